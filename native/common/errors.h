@@ -1,0 +1,42 @@
+// Errors cross into JS as instances of the TS class StatekillError (src/errors.ts), which the
+// loader hands to the addon at start (better-sqlite3's pattern). C++ exceptions are on
+// (NAPI_CPP_EXCEPTIONS): `throw sk::Error(env, errno, "message")` reaches JS as that class.
+#pragma once
+#include <napi.h>
+#include <string>
+
+namespace sk {
+
+struct AddonData {
+  Napi::FunctionReference errorClass;
+};
+
+// errno name ("ENOENT") for an errno value, or "EUNKNOWN".
+const char* ErrnoCode(int err);
+
+// A StatekillError carrying errno and code. `code` defaults to the errno name; pass a custom one
+// (e.g. "E_ABI_MISMATCH", "E_UNSAFE_FILTER") for refusals that are not an errno from a kernel.
+Napi::Error Error(Napi::Env env, int err, const std::string& message, const char* code = nullptr);
+
+// Argument checking helpers for the N-API glue: throw StatekillError(EINVAL) with `what` named.
+void RequireArgs(const Napi::CallbackInfo& info, size_t n, const char* fn);
+uint8_t* TypedArrayBytes(const Napi::Value& v, const char* what, size_t* len);
+
+template <typename T>
+T* TypedArrayOf(const Napi::Value& v, napi_typedarray_type want, const char* what, size_t* count) {
+  if (!v.IsTypedArray()) throw Error(v.Env(), EINVAL, std::string(what) + " must be a typed array", "EINVAL");
+  auto ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != want) throw Error(v.Env(), EINVAL, std::string(what) + " has the wrong element type", "EINVAL");
+  // napi_get_typedarray_info works on views over a SharedArrayBuffer on Node 20 (ArrayBuffer() does not).
+  napi_typedarray_type t;
+  size_t n, off;
+  void* data;
+  napi_value ab;
+  napi_get_typedarray_info(v.Env(), v, &t, &n, &data, &ab, &off);
+  *count = n;
+  return static_cast<T*>(data);
+}
+
+void InitErrors(Napi::Env env, Napi::Object exports);
+
+}  // namespace sk
