@@ -1,0 +1,132 @@
+/**
+ * The engine's contracts: what a backend gives (a snapshot of fixed-size records in a
+ * SharedArrayBuffer) and takes (record indices to kill), what a caller asks (selections) and gets
+ * (a plan, then a report). Kernel-specific code lives behind Backend; policy lives above Selection.
+ */
+
+/** Record layouts in a snapshot. pf layouts are the kernel's own bytes, unchanged. */
+export type RecordLayout = 'pf-export' | 'pf-1301' | 'ct';
+
+export const LAYOUT_STRIDE: Record<RecordLayout, number> = {
+  'pf-export': 384, // struct pf_state_export (DIOCGETSTATESV2; netlink states are parsed into it)
+  'pf-1301': 242, //   struct pfsync_state_1301 (DIOCGETSTATES)
+  ct: 128, //          statekill's conntrack record (src/backends/conntrack.ts documents it)
+};
+
+export interface Snapshot {
+  /** View over a SharedArrayBuffer holding `count` records of `layout`. */
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  readonly layout: RecordLayout;
+  /** pf: whether the layout carries rt/rt_ifname (14.x export records). */
+  readonly hasRouteInfo: boolean;
+}
+
+/** A network prefix: `addr` in text form, `prefix` bits; `ifname` scopes an IPv6 link-local gateway. */
+export interface Cidr {
+  af: 'inet' | 'inet6';
+  addr: string;
+  prefix: number;
+  ifname?: string;
+}
+
+/** Ports match when equal (pf's PF_OP_EQ). */
+export interface Selection {
+  /** Label shown in plans and reports ("gateway WAN_DHCP"). */
+  name?: string;
+  /** pf: route-to/reply-to/dup-to next hop (`rt_addr`) inside any of these prefixes. */
+  gateways?: Cidr[];
+  /** pf: outbound states leaving with this source address on the wire (NAT or firewall-originated). */
+  natAddrs?: Cidr[];
+  /** pf: the state's interface (the original one for floating states); ct: unused. */
+  interfaces?: string[];
+  /** pf: route-to interface (`rt_ifname`, 14.x records). */
+  rtInterfaces?: string[];
+  af?: 'inet' | 'inet6';
+  /** IP protocol number. */
+  proto?: number;
+  /** Source/destination as seen in the state's direction (pf: wire key, as pf's own kill filter). */
+  src?: Cidr;
+  dst?: Cidr;
+  srcPort?: number;
+  dstPort?: number;
+  /** pf: rule number that created the state. */
+  rules?: number[];
+  /** ct: (mark & mask) == value. */
+  mark?: { value: number; mask: number };
+  /** ct: conntrack zone. */
+  zone?: number;
+  /** ct: destination of the reply tuple (the masquerade address of a WAN). */
+  replyDst?: Cidr;
+}
+
+export interface PlanOptions {
+  /** Find and kill each selected state's opposite-direction partner (pf; default true). */
+  pair?: boolean;
+  /** Kill states whose partner is not unique anyway (default false: reported, not killed). */
+  killAmbiguous?: boolean;
+  /** Worker threads for selection (default: cores, at most 4). 1 and N give identical plans. */
+  workers?: number;
+  signal?: AbortSignal;
+}
+
+export type KillReason = 'selected' | 'paired' | 'ambiguous';
+
+/** The exact kill list. Typed arrays, not per-state objects; `listStates()` renders them on demand. */
+export interface Plan {
+  readonly layout: RecordLayout;
+  readonly selections: Selection[];
+  readonly scanned: number;
+  /** Snapshot indices to kill (selected, then paired partners), and the same order's reasons. */
+  readonly indices: Int32Array;
+  /** 0 selected, 1 paired */
+  readonly reasons: Uint8Array;
+  /** Bit i set = matched selection i (0 for paired partners). */
+  readonly selectionMask: Uint32Array;
+  /** Selected states whose partner lookup found more than one candidate (not killed unless asked). */
+  readonly ambiguous: Int32Array;
+  readonly counts: { selected: number; paired: number; ambiguous: number };
+  readonly phasesMs: Record<string, number>;
+}
+
+export interface ExecuteOptions {
+  dryRun?: boolean;
+  /** States per native kill call (default 16384). */
+  batch?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { done: number; total: number }) => void;
+}
+
+export interface Report {
+  scanned: number;
+  selected: number;
+  paired: number;
+  ambiguous: number;
+  killed: number;
+  alreadyGone: number;
+  failed: number;
+  dryRun: boolean;
+  phasesMs: Record<string, number>;
+}
+
+export interface BackendDescription {
+  backend: 'pf' | 'sim' | 'conntrack';
+  /** e.g. "/dev/pf", "simulated pf (FreeBSD 14 personality)", "ctnetlink" */
+  target: string;
+  /** Which kernel paths were chosen by probing, e.g. { read: 'DIOCGETSTATESV2', kill: 'DIOCKILLSTATESNV' } */
+  paths: Record<string, string>;
+  [k: string]: unknown;
+}
+
+/**
+ * One kernel interface, no policy. The simulated pf kernel sits behind the same pf backend.
+ * `kill` results per entry: 0 killed, 1 already gone, <0 -errno.
+ */
+export interface Backend {
+  describe(): BackendDescription;
+  read(): Promise<Snapshot>;
+  kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array): void;
+  /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
+  flush(): number;
+  close(): void;
+}
