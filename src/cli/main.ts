@@ -1,0 +1,44 @@
+/**
+ * statekill's CLI entry: commander parses, each command lives in its own file and registers itself.
+ * Exit codes: 0 success (including nothing to kill), 1 some kills failed, 2 bad input.
+ */
+import { Command, CommanderError } from 'commander';
+import { StatekillError } from '../errors.js';
+import { commands } from './commands.js';
+
+export const EXIT_OK = 0;
+export const EXIT_KILL_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** Thrown by a command's action to end with a given exit code after printing. */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('statekill')
+    .description("kill only the failed gateway's connection states (pf, simulated pf, Linux conntrack)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(false);
+  for (const register of commands) register(program);
+  try {
+    await program.parseAsync(argv);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof ExitCode) return e.code;
+    if (e instanceof CommanderError) {
+      // Help and version are successful exits; every other parse error is bad input.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof StatekillError) {
+      process.stderr.write(`statekill: ${e.message}\n`);
+      return e.code === 'E_BAD_INPUT' || e.code === 'EINVAL' ? EXIT_BAD_INPUT : EXIT_KILL_FAILED;
+    }
+    process.stderr.write(`statekill: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT_KILL_FAILED;
+  }
+}
