@@ -1,0 +1,45 @@
+#include "select.h"
+
+#include "record.h"
+
+namespace sk::ct {
+
+static bool CidrMatch(const Cidr& c, const uint8_t* rec, size_t off) {
+  if (rec[kAf] != c.af) return false;
+  const uint8_t* a = rec + off;
+  for (int i = 0; i < 16; i++)
+    if ((a[i] & c.mask[i]) != c.addr[i]) return false;
+  return true;
+}
+
+bool Matches(const Spec& s, const uint8_t* rec) {
+  if (s.af && rec[kAf] != s.af) return false;
+  if (s.proto >= 0 && rec[kProto] != s.proto) return false;
+  if (s.hasMark && (Get<uint32_t>(rec, kMark) & s.markMask) != s.mark) return false;
+  if (s.zone >= 0 && Get<uint16_t>(rec, kZone) != s.zone) return false;
+  if (s.srcPort >= 0 && Get<uint16_t>(rec, kOrigSport) != s.srcPort) return false;
+  if (s.dstPort >= 0 && Get<uint16_t>(rec, kOrigDport) != s.dstPort) return false;
+  if (s.src.af && !CidrMatch(s.src, rec, kOrigSrc)) return false;
+  if (s.dst.af && !CidrMatch(s.dst, rec, kOrigDst)) return false;
+  if (s.replyDst.af && !CidrMatch(s.replyDst, rec, kReplyDst)) return false;
+  return true;
+}
+
+size_t Select(const uint8_t* records, size_t from, size_t to, const std::vector<Spec>& specs, int32_t* outIdx,
+              uint32_t* outMask, size_t cap) {
+  size_t n = 0;
+  for (size_t i = from; i < to && n < cap; i++) {
+    const uint8_t* rec = records + i * kStride;
+    uint32_t bits = 0;
+    for (size_t s = 0; s < specs.size(); s++)
+      if (Matches(specs[s], rec)) bits |= 1u << s;
+    if (bits) {
+      outIdx[n] = static_cast<int32_t>(i);
+      outMask[n] = bits;
+      n++;
+    }
+  }
+  return n;
+}
+
+}  // namespace sk::ct
