@@ -1,0 +1,80 @@
+// statekill's view of a pf kernel: probes which state ioctls answer (pf-abi.md section 7), reads
+// every state into caller memory, kills by (id, creatorid) in batches, flushes, kills by filter.
+// Works over any IoctlTarget: the real /dev/pf or the simulated kernel.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "pf/ioctl_target.h"
+#include "pf/kill_filter.h"
+
+namespace pf {
+
+// A refusal or kernel error; the binding turns it into StatekillError(errno, code).
+struct DeviceError : std::runtime_error {
+  int err;
+  std::string code;
+  DeviceError(int e, std::string c, const std::string& m) : std::runtime_error(m), err(e), code(std::move(c)) {}
+};
+
+enum class ReadPath { None, V2, Struct1301 };
+enum class KillPath { None, Nv, Struct };
+
+struct ReadResult {
+  size_t bytes = 0;        // whole records written
+  size_t needed = 0;       // the kernel's size estimate, when the buffer was too small
+  bool truncated = false;  // retry with a larger buffer (pf fills silently up to what fits)
+};
+
+struct KillCounts {
+  uint32_t killed = 0, alreadyGone = 0, failed = 0;
+};
+
+// Open /dev/pf (or another path) read-write: kills need FWRITE. Throws DeviceError.
+std::unique_ptr<IoctlTarget> OpenRealDevice(const std::string& path);
+
+class Device {
+ public:
+  explicit Device(IoctlTarget* target);  // not owned
+
+  void Probe();  // throws DeviceError(E_NO_PF / E_ABI_MISMATCH) when nothing known answers
+
+  ReadPath readPath() const { return read_; }
+  KillPath killPath() const { return kill_; }
+  size_t recordSize() const { return read_ == ReadPath::V2 ? 384 : 242; }
+  bool hasRouteInfo() const { return hasRouteInfo_; }
+  uint64_t stateVersion() const { return v2Version_; }
+  const std::string& target() const;
+
+  // Bytes the kernel says the table needs now (a size probe).
+  size_t ProbeBytes();
+  // Fill buf with whole records. truncated = the table may not have fit; grow and call again.
+  ReadResult Read(uint8_t* buf, size_t cap);
+
+  // One result per entry: 0 killed, 1 already gone, -errno failed. id 0 is refused (-EINVAL):
+  // pf would treat it as a filter kill matching every state.
+  KillCounts KillByIds(const uint64_t* ids, const uint32_t* creators, size_t n, int32_t* out);
+  uint32_t Flush(const char* ifname, bool killMatch);
+  uint32_t KillByFilter(const KillFilter& f);  // refuses a filter that matches everything
+  uint32_t StateCount();
+
+ private:
+  int ProbeNv();
+  int NvKillById(uint64_t id, uint32_t creator, uint32_t* killed);
+  int NvKill(const KillFilter& f, bool clear, uint32_t* killed);
+  int NvStatus(uint32_t* states, uint32_t* hostid);
+  int StructKill(const KillFilter& f, bool clear, uint32_t* killed);
+
+  IoctlTarget* t_;
+  std::string name_;
+  ReadPath read_ = ReadPath::None;
+  KillPath kill_ = KillPath::None;
+  uint64_t v2Version_ = 0;
+  bool hasRouteInfo_ = false;
+  std::shared_ptr<void> nvTemplate_;  // the packed by-id request, patched per state (device_nv.cc)
+};
+
+}  // namespace pf

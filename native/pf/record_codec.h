@@ -1,0 +1,150 @@
+// Field access over records in the kernel's own layouts (pf_state_export 384 B, pfsync_state_1301
+// 242 B), and conversion between them. Records are read in place: no per-state objects.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "pf/abi.h"
+
+namespace pf {
+
+inline uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+inline uint16_t be16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+inline void put_be32(uint8_t* p, uint32_t v) {
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+// Offsets of the fields the engine reads, per layout; -1 where the layout lacks the field.
+struct RecordOffsets {
+  int stride, id, ifname, orig_ifname, key, rt_addr, rule, creatorid, af, proto, direction, rt, rt_ifname;
+};
+
+constexpr RecordOffsets kExportOffsets{384, 8, 16, 32, 48, 184, 200, 256, 264, 265, 266, 294, 295};
+constexpr RecordOffsets kS1301Offsets{242, 0, 8, -1, 24, 160, 176, 228, 232, 233, 234, -1, -1};
+
+inline const RecordOffsets& OffsetsFor(int stride) { return stride == 242 ? kS1301Offsets : kExportOffsets; }
+
+// pf_state_export -> pfsync_state_1301 (what DIOCGETSTATES returns for the same state).
+inline void ExportTo1301(const pf_state_export& e, pfsync_state_1301* s) {
+  std::memset(s, 0, sizeof *s);
+  s->id = e.id;
+  std::memcpy(s->ifname, e.ifname, sizeof s->ifname);
+  std::memcpy(s->key, e.key, sizeof s->key);
+  s->src = e.src;
+  s->dst = e.dst;
+  s->rt_addr = e.rt_addr;
+  s->rule = e.rule;
+  s->anchor = e.anchor;
+  s->nat_rule = e.nat_rule;
+  s->creation = e.creation;
+  s->expire = e.expire;
+  for (int i = 0; i < 2; i++) {
+    uint8_t* pk = reinterpret_cast<uint8_t*>(&s->packets[i][0]);
+    uint8_t* by = reinterpret_cast<uint8_t*>(&s->bytes[i][0]);
+    put_be32(pk, uint32_t(e.packets[i] >> 32));
+    put_be32(pk + 4, uint32_t(e.packets[i]));
+    put_be32(by, uint32_t(e.bytes[i] >> 32));
+    put_be32(by + 4, uint32_t(e.bytes[i]));
+  }
+  s->creatorid = e.creatorid;
+  s->af = e.af;
+  s->proto = e.proto;
+  s->direction = e.direction;
+  s->log = e.log;
+  s->state_flags = e.state_flags_compat;
+  s->timeout = e.timeout;
+  s->sync_flags = e.sync_flags;
+  s->updates = e.updates;
+}
+
+// pfsync_state_1301 -> pf_state_export (loading a 12.x/13.0-era dump; orig_ifname is unknown there).
+inline void S1301ToExport(const pfsync_state_1301& s, pf_state_export* e) {
+  std::memset(e, 0, sizeof *e);
+  e->version = kStateVersion14;
+  e->id = s.id;
+  std::memcpy(e->ifname, s.ifname, sizeof e->ifname);
+  std::memcpy(e->orig_ifname, s.ifname, sizeof e->orig_ifname);
+  std::memcpy(e->key, s.key, sizeof e->key);
+  e->src = s.src;
+  e->dst = s.dst;
+  e->rt_addr = s.rt_addr;
+  e->rule = s.rule;
+  e->anchor = s.anchor;
+  e->nat_rule = s.nat_rule;
+  e->creation = s.creation;
+  e->expire = s.expire;
+  for (int i = 0; i < 2; i++) {
+    const uint8_t* pk = reinterpret_cast<const uint8_t*>(&s.packets[i][0]);
+    const uint8_t* by = reinterpret_cast<const uint8_t*>(&s.bytes[i][0]);
+    e->packets[i] = (uint64_t(be32(pk)) << 32) | be32(pk + 4);
+    e->bytes[i] = (uint64_t(be32(by)) << 32) | be32(by + 4);
+  }
+  e->creatorid = s.creatorid;
+  e->af = s.af;
+  e->proto = s.proto;
+  e->direction = s.direction;
+  e->log = s.log;
+  e->state_flags_compat = s.state_flags;
+  e->timeout = s.timeout;
+  e->sync_flags = s.sync_flags;
+  e->updates = s.updates;
+}
+
+// The state key as pf compares it (pf_state_key_cmp): addresses, ports, af, proto.
+struct KeyCmp {
+  pf_addr addr[2];
+  uint16_t port[2];
+  uint8_t af, proto;
+  uint8_t pad[2];  // always zero, so whole-struct compare and hash are exact
+  bool operator==(const KeyCmp& o) const { return std::memcmp(this, &o, sizeof *this) == 0; }
+};
+static_assert(sizeof(KeyCmp) == 40, "KeyCmp has no implicit padding");
+
+inline void LoadKey(const uint8_t* rec, const RecordOffsets& o, int idx, KeyCmp* k) {
+  std::memcpy(k->addr, rec + o.key + idx * 36, 32);
+  std::memcpy(k->port, rec + o.key + idx * 36 + 32, 4);
+  k->af = rec[o.af];
+  k->proto = rec[o.proto];
+  k->pad[0] = k->pad[1] = 0;
+}
+
+inline void SwapKey(KeyCmp* k) {
+  pf_addr a = k->addr[0];
+  k->addr[0] = k->addr[1];
+  k->addr[1] = a;
+  uint16_t p = k->port[0];
+  k->port[0] = k->port[1];
+  k->port[1] = p;
+}
+
+inline uint64_t HashKey(const KeyCmp& k) {
+  // FNV-1a over the 38 bytes, then a final mix: keys differ mostly in a few address/port bytes.
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(&k);
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < sizeof k; i++) h = (h ^ p[i]) * 1099511628211ull;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return h ^ (h >> 32);
+}
+
+// The key pf's kill_match looks up for state `rec`, and the direction of the state it wants
+// (pf-abi.md 4.1): stack key for outbound states, wire key for inbound ones (nat swaps the
+// choice), addresses and ports swapped, looked up among states of the opposite direction.
+inline uint8_t OppositeKey(const uint8_t* rec, const RecordOffsets& o, bool nat, KeyCmp* k) {
+  bool out = rec[o.direction] == kDirOut;
+  int idx = out ? (nat ? kSkWire : kSkStack) : (nat ? kSkStack : kSkWire);
+  LoadKey(rec, o, idx, k);
+  SwapKey(k);
+  return out ? kDirIn : kDirOut;
+}
+
+// Which of a candidate's keys is compared for a lookup in direction `dir` (pf_find_state_all):
+// inbound states by their wire key, outbound ones by their stack key.
+inline int LookupSlotFor(uint8_t dir) { return dir == kDirIn ? kSkWire : kSkStack; }
+
+}  // namespace pf

@@ -1,0 +1,71 @@
+// The simulated pf kernel: answers pf's state ioctls with the same command numbers, structs and
+// kill semantics as FreeBSD, from an in-memory table. Which ioctls exist depends on the
+// personality (FreeBSD 12, 13.1+, 14, 15 with or without COMPAT_FREEBSD14), so the device
+// layer's probing is exercised exactly as on real kernels. Always chosen explicitly.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pf/ioctl_target.h"
+#include "pf/kill_filter.h"
+#include "pf/sim/table.h"
+
+namespace pf::sim {
+
+struct Personality {
+  int major = 14;         // 12 (12.x/13.0), 13 (13.1+), 14, 15
+  bool compat14 = false;  // 15 only: kernel built with COMPAT_FREEBSD14 keeps DIOCGETSTATES/V2
+};
+
+class Kernel : public IoctlTarget {
+ public:
+  explicit Kernel(Personality p, uint32_t hostid = 0x0badc0de);
+
+  int Ioctl(uint32_t cmd, void* arg) override;
+  std::string Name() const override;
+
+  // ---- the kernel's own operations (what pf_ioctl.c calls) ----
+  uint32_t KillStates(const KillFilter& f);   // pf_killstates semantics of this personality
+  uint32_t ClearStates(const KillFilter& f);  // pf_clear_states
+  bool StructKillAvailable() const { return p_.major <= 14; }
+  bool NvAvailable() const { return p_.major >= 13; }
+  bool StructReadAvailable() const { return p_.major <= 14 || p_.compat14; }
+  bool V2Available() const { return p_.major >= 13 && StructReadAvailable(); }
+  uint64_t StateVersion() const { return p_.major >= 14 ? kStateVersion14 : kStateVersion13; }
+
+  // ---- loading and test hooks ----
+  // Adds a state; returns false on a duplicate (id, creatorid). id 0 gets the next kernel id.
+  bool Insert(pf_state_export rec);
+  uint64_t NextId();
+  void SetRuleLabels(uint32_t rule, std::vector<std::string> labels) { ruleLabels_[rule] = std::move(labels); }
+  // Emulates churn: the next state read after a size probe first adds this many states.
+  void GrowBeforeNextFetch(uint32_t n) { growBeforeFetch_ = n; }
+
+  Table& table() { return table_; }
+  const Personality& personality() const { return p_; }
+  uint32_t hostid() const { return hostid_; }
+  uint64_t ioctlCount() const { return ioctls_; }
+
+ private:
+  int GetStates(pfioc_states* ps);
+  int GetStatesV2(pfioc_states_v2* ps);
+  int GetStatus(pf_status* st);
+  int KillStatesStruct(pfioc_state_kill* psk, bool clear);
+  int NvIoctl(uint32_t cmd, pfioc_nv* nv);
+  bool LabelMatches(uint32_t ruleBE, const char* label) const;
+  bool Matches(const pf_state_export& s, const KillFilter& f) const;
+  uint32_t KillMatching(const KeyCmp& k, uint8_t dir);
+  void MaybeGrow();
+
+  Personality p_;
+  uint32_t hostid_;
+  uint64_t idCounter_ = 0;
+  uint64_t ioctls_ = 0;
+  uint32_t growBeforeFetch_ = 0;
+  Table table_;
+  std::map<uint32_t, std::vector<std::string>> ruleLabels_;
+};
+
+}  // namespace pf::sim
