@@ -19,6 +19,25 @@ struct PackOptions {
   bool legacyNestedSize = false; // pre-FreeBSD-14 datasize for nested lists (the *.fbsd13 vectors)
 };
 
+struct UnpackOptions {
+  // libnv byte-swaps namesize/datasize of foreign-endian pairs but never nitems, so on amd64 every
+  // big-endian buffer holding an array fails (EINVAL). false = that exact behaviour (what the amd64
+  // kernel does); true = also swap nitems, which decodes *.be.hex vectors that hold arrays.
+  bool swapForeignNitems = false;
+};
+
+// Why unpack failed: the errno libnv would set, the byte offset where the fault was seen, and words.
+struct UnpackError {
+  int err = 0;
+  size_t offset = 0;
+  std::string message;
+};
+
+// Nesting bound (libnv has none; pf messages nest 4 deep). Keeps every recursive walk shallow.
+constexpr size_t kMaxDepth = 256;
+// Bound on nvlists one unpack may allocate (libnv would try to allocate what nitems claims).
+constexpr size_t kMaxUnpackedLists = size_t{1} << 20;
+
 class List;
 
 struct Pair {
@@ -37,6 +56,11 @@ struct Pair {
 class List {
  public:
   uint8_t flags = 0;  // public flags: 0x01 IGNORE_CASE, 0x02 NO_UNIQUE
+
+  // Like libnv's nvl_error: the first failed add (EINVAL empty array/binary, ENAMETOOLONG name of
+  // 2048+ bytes, EEXIST duplicate name without NO_UNIQUE) sticks, later adds are ignored and pack()
+  // returns an empty vector. Names and strings are C strings: they end at their first NUL.
+  int error() const { return error_; }
 
   List& addNull(const std::string& name);
   List& addBool(const std::string& name, bool v);
@@ -65,9 +89,20 @@ class List {
   // 0 on success, else an errno (EINVAL for every malformed buffer, as libnv). `flags` must equal
   // the top-level header's public flags (the pf kernel passes 0).
   static int unpack(const uint8_t* buf, size_t len, int flags, List* out);
+  static int unpack(const uint8_t* buf, size_t len, int flags, List* out, UnpackError* why,
+                    const UnpackOptions& opt = {});
+
+  // Nesting depth of this list (1 = no nested lists).
+  size_t depth() const;
 
  private:
+  friend class Unpacker;
+  bool admit(const std::string& name);  // error/uniqueness/name checks shared by every add
+  Pair& push(Type type, const std::string& name);
+  bool exists(const std::string& name) const;
+
   std::vector<Pair> pairs_;
+  int error_ = 0;
 };
 
 }  // namespace nv
