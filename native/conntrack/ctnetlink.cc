@@ -526,7 +526,9 @@ void FlushReplyDst(int fd, uint8_t af, const uint8_t addr[16]) {
   m.EndNest(ip);
   m.EndNest(t);
   size_t f = m.Nest(CTA_FILTER);
-  m.Put32(CTA_FILTER_REPLY_FLAGS, kFilterIpDst);
+  // The filter flags are the one host-order u32 in ctnetlink (nla_get_u32, not be32).
+  uint32_t flags = kFilterIpDst;
+  m.Put(CTA_FILTER_REPLY_FLAGS, &flags, sizeof flags);
   m.EndNest(f);
   m.End();
   Transact(fd, m, seq, "ctnetlink delete by reply destination");
