@@ -1,0 +1,284 @@
+/**
+ * The failover policy's configuration: gateways, groups and per-group policy, validated with zod.
+ * Every error names its key path (`config: groups[0].members[1].tier: expected a positive integer`)
+ * and is thrown before anything is read or killed.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { badInput } from '../errors.js';
+import { parseCidr } from '../engine/addr.js';
+import type { Cidr } from '../engine/types.js';
+
+export const TRIGGERS = ['down', 'downloss', 'downlatency', 'downlosslatency'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+export type Product = 'pfsense' | 'opnsense' | 'generic';
+
+const positiveInt = () => z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
+const nonNegative = (what = 'a number >= 0') => z.number({ error: `expected ${what}` }).min(0, { error: `expected ${what}` });
+const name = () =>
+  z.string({ error: 'expected a name' }).regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected a name of 1-64 letters, digits, _ . -' });
+const ifname = () =>
+  z.string({ error: 'expected an interface name' }).regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: 'expected an interface name (1-15 characters)' });
+const ruleList = () => z.array(z.int({ error: 'expected a rule number' }).min(0, { error: 'expected a rule number' }), { error: 'expected a list of rule numbers' });
+
+/** A host address, optionally `%ifname`-scoped; checked with the engine's own parser. */
+const hostAddr = z.string({ error: 'expected an IP address' }).superRefine((s, ctx) => {
+  try {
+    const c = parseCidr(s, 'address');
+    if (s.includes('/')) ctx.addIssue({ code: 'custom', message: `expected a host address without a prefix length, got '${s}'` });
+    else if (c.ifname && !isLinkLocal(c)) ctx.addIssue({ code: 'custom', message: `an interface scope only applies to IPv6 link-local addresses, got '${s}'` });
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `'${s}' is not an IPv4 or IPv6 address` });
+  }
+});
+/** One address, or one per family. */
+const addrPerFamily = z.union([hostAddr, z.strictObject({ inet: hostAddr.optional(), inet6: hostAddr.optional() })], {
+  error: 'expected an address or {inet, inet6}',
+});
+
+const monitorSchema = z.strictObject({
+  socket: z.string({ error: 'expected a path' }).min(1).optional(),
+  latencyLowMs: nonNegative().optional(),
+  latencyHighMs: nonNegative().optional(),
+  lossLowPercent: nonNegative('a percentage').max(100, { error: 'expected a percentage' }).optional(),
+  lossHighPercent: nonNegative('a percentage').max(100, { error: 'expected a percentage' }).optional(),
+});
+
+const gatewaySchema = z.strictObject({
+  name: name(),
+  interface: ifname(),
+  address: addrPerFamily,
+  /** The WAN's own address that outbound NAT uses: its states die with the gateway (failover only). */
+  natAddress: addrPerFamily.optional(),
+  /** OPNsense-style priority (lower is preferred), for failback by priority. */
+  priority: z.int({ error: 'expected an integer 1-255' }).min(1, { error: 'expected an integer 1-255' }).max(255, { error: 'expected an integer 1-255' }).optional(),
+  /** Metered backup: kill its states when a gateway with a better priority recovers. */
+  failbackByPriority: z.boolean({ error: 'expected true or false' }).optional(),
+  failbackRules: ruleList().optional(),
+  disabled: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Maintenance: the admin marked it down. */
+  forceDown: z.boolean({ error: 'expected true or false' }).optional(),
+  /** What a forced-down gateway does to its states (pfSense: keep, OPNsense: kill). */
+  killOnForceDown: z.boolean({ error: 'expected true or false' }).optional(),
+  monitor: monitorSchema.optional(),
+});
+
+const memberSchema = z.strictObject({ gateway: name(), tier: positiveInt() });
+
+const groupSchema = z.strictObject({
+  name: name(),
+  trigger: z.enum(TRIGGERS, { error: `expected one of ${TRIGGERS.join(', ')}` }).optional(),
+  members: z.array(memberSchema, { error: 'expected a list of {gateway, tier}' }).min(1, { error: 'expected at least one member' }),
+  killOnDown: z.boolean({ error: 'expected true or false' }).optional(),
+  requireViableTarget: z.boolean({ error: 'expected true or false' }).optional(),
+  failback: z.enum(['keep', 'kill'], { error: 'expected keep or kill' }).optional(),
+  /** Rule numbers of the group's rules: failback kills only states these created. */
+  failbackRules: ruleList().optional(),
+  holdDownSeconds: nonNegative('seconds >= 0').optional(),
+});
+
+const configSchema = z.strictObject({
+  product: z.enum(['pfsense', 'opnsense', 'generic'], { error: 'expected pfsense, opnsense or generic' }).optional(),
+  gatewaySwitching: z.boolean({ error: 'expected true or false' }).optional(),
+  holdDownSeconds: nonNegative('seconds >= 0').optional(),
+  stateFile: z.string({ error: 'expected a path' }).min(1).optional(),
+  carp: z
+    .strictObject({
+      vhid: z.int({ error: 'expected a VHID 1-255' }).min(1, { error: 'expected a VHID 1-255' }).max(255, { error: 'expected a VHID 1-255' }).optional(),
+      interface: ifname().optional(),
+    })
+    .optional(),
+  ordering: z
+    .strictObject({
+      reloadMarker: z.string({ error: 'expected a path' }).min(1).optional(),
+      reloadTimeoutSeconds: nonNegative('seconds >= 0').optional(),
+      secondPassSeconds: nonNegative('seconds >= 0').optional(),
+    })
+    .optional(),
+  watch: z.strictObject({ intervalMs: positiveInt().optional() }).optional(),
+  gateways: z.array(gatewaySchema, { error: 'expected a list of gateways' }).min(1, { error: 'expected at least one gateway' }),
+  groups: z.array(groupSchema, { error: 'expected a list of groups' }).optional(),
+});
+
+export interface Thresholds {
+  latencyLowMs: number;
+  latencyHighMs: number;
+  lossLowPercent: number;
+  lossHighPercent: number;
+}
+
+/** Both products ship the same dpinger thresholds (pfSense gwlb.inc, OPNsense GatewayField.php). */
+export const DEFAULT_THRESHOLDS: Thresholds = { latencyLowMs: 200, latencyHighMs: 500, lossLowPercent: 10, lossHighPercent: 20 };
+
+export interface GatewayConfig {
+  name: string;
+  interface: string;
+  /** One host prefix per family; IPv6 link-local ones carry `ifname`. */
+  addresses: Cidr[];
+  natAddresses: Cidr[];
+  priority: number;
+  failbackByPriority: boolean;
+  failbackRules: number[];
+  disabled: boolean;
+  forceDown: boolean;
+  killOnForceDown: boolean;
+  socket?: string;
+  thresholds: Thresholds;
+}
+
+export interface GroupConfig {
+  name: string;
+  trigger: Trigger;
+  members: { gateway: string; tier: number }[];
+  killOnDown: boolean;
+  requireViableTarget: boolean;
+  failback: 'keep' | 'kill';
+  failbackRules: number[];
+  holdDownSeconds: number;
+}
+
+export interface PolicyConfig {
+  product: Product;
+  gatewaySwitching: boolean;
+  holdDownSeconds: number;
+  stateFile: string;
+  carp?: { vhid?: number; interface?: string };
+  ordering: { reloadMarker?: string; reloadTimeoutSeconds: number; secondPassSeconds: number };
+  watchIntervalMs: number;
+  gateways: GatewayConfig[];
+  groups: GroupConfig[];
+}
+
+export const DEFAULT_STATE_FILE = '/var/db/statekill/policy-state.json';
+
+function isLinkLocal(c: Cidr): boolean {
+  return c.af === 'inet6' && /^fe[89ab][0-9a-f]:/i.test(c.addr);
+}
+
+/** `groups[0].members[1].tier` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(top level)';
+}
+
+function configError(path: readonly PropertyKey[], message: string) {
+  return badInput(`config: ${formatPath(path)}: ${message}`);
+}
+
+function addresses(v: string | { inet?: string; inet6?: string }, iface: string, path: PropertyKey[]): Cidr[] {
+  const texts = typeof v === 'string' ? [v] : [v.inet, v.inet6].filter((x): x is string => x !== undefined);
+  if (texts.length === 0) throw configError(path, 'expected at least one of inet, inet6');
+  const out = texts.map((t) => parseCidr(t, 'address'));
+  if (typeof v !== 'string') {
+    if (v.inet && out[0].af !== 'inet') throw configError([...path, 'inet'], `'${v.inet}' is not an IPv4 address`);
+    if (v.inet6 && out[out.length - 1].af !== 'inet6') throw configError([...path, 'inet6'], `'${v.inet6}' is not an IPv6 address`);
+  }
+  // A link-local next hop only means something on its link: scope it to the gateway's interface.
+  for (const c of out) if (isLinkLocal(c) && !c.ifname) c.ifname = iface;
+  return out;
+}
+
+/** Validates a parsed YAML/JSON document; throws E_BAD_INPUT naming the first bad key path. */
+export function parseConfig(doc: unknown): PolicyConfig {
+  const r = configSchema.safeParse(doc, {
+    error: (iss) => (iss.code === 'invalid_type' && iss.input === undefined ? 'required' : undefined),
+  });
+  if (!r.success) {
+    const iss = r.error.issues[0];
+    if (iss.code === 'unrecognized_keys') throw configError([...iss.path, iss.keys[0]], 'unknown key');
+    throw configError(iss.path, iss.message);
+  }
+  const c = r.data;
+  const gateways: GatewayConfig[] = [];
+  const seen = new Map<string, number>();
+  c.gateways.forEach((g, i) => {
+    if (seen.has(g.name)) throw configError(['gateways', i, 'name'], `duplicate gateway name '${g.name}' (also gateways[${seen.get(g.name)}])`);
+    seen.set(g.name, i);
+    const m = g.monitor ?? {};
+    const thresholds: Thresholds = {
+      latencyLowMs: m.latencyLowMs ?? DEFAULT_THRESHOLDS.latencyLowMs,
+      latencyHighMs: m.latencyHighMs ?? DEFAULT_THRESHOLDS.latencyHighMs,
+      lossLowPercent: m.lossLowPercent ?? DEFAULT_THRESHOLDS.lossLowPercent,
+      lossHighPercent: m.lossHighPercent ?? DEFAULT_THRESHOLDS.lossHighPercent,
+    };
+    if (thresholds.latencyLowMs > thresholds.latencyHighMs)
+      throw configError(['gateways', i, 'monitor', 'latencyLowMs'], `must not exceed latencyHighMs (${thresholds.latencyHighMs})`);
+    if (thresholds.lossLowPercent > thresholds.lossHighPercent)
+      throw configError(['gateways', i, 'monitor', 'lossLowPercent'], `must not exceed lossHighPercent (${thresholds.lossHighPercent})`);
+    gateways.push({
+      name: g.name,
+      interface: g.interface,
+      addresses: addresses(g.address, g.interface, ['gateways', i, 'address']),
+      natAddresses: g.natAddress === undefined ? [] : addresses(g.natAddress, g.interface, ['gateways', i, 'natAddress']),
+      priority: g.priority ?? 255,
+      failbackByPriority: g.failbackByPriority ?? false,
+      failbackRules: g.failbackRules ?? [],
+      disabled: g.disabled ?? false,
+      forceDown: g.forceDown ?? false,
+      killOnForceDown: g.killOnForceDown ?? false,
+      // OPNsense names dpinger sockets after the gateway; pfSense adds addresses, so it must be given.
+      socket: m.socket ?? (c.product === 'opnsense' ? `/var/run/dpinger_${g.name}.sock` : undefined),
+      thresholds,
+    });
+  });
+  const holdDownSeconds = c.holdDownSeconds ?? 30;
+  const groupNames = new Map<string, number>();
+  const groups: GroupConfig[] = (c.groups ?? []).map((g, i) => {
+    if (groupNames.has(g.name)) throw configError(['groups', i, 'name'], `duplicate group name '${g.name}' (also groups[${groupNames.get(g.name)}])`);
+    groupNames.set(g.name, i);
+    const inGroup = new Set<string>();
+    g.members.forEach((m, j) => {
+      if (!seen.has(m.gateway)) throw configError(['groups', i, 'members', j, 'gateway'], `unknown gateway '${m.gateway}' (not in gateways)`);
+      if (inGroup.has(m.gateway)) throw configError(['groups', i, 'members', j, 'gateway'], `gateway '${m.gateway}' is listed twice in this group`);
+      inGroup.add(m.gateway);
+    });
+    return {
+      name: g.name,
+      trigger: g.trigger ?? 'down',
+      members: g.members.map((m) => ({ gateway: m.gateway, tier: m.tier })),
+      killOnDown: g.killOnDown ?? true,
+      requireViableTarget: g.requireViableTarget ?? true,
+      failback: g.failback ?? 'keep',
+      failbackRules: g.failbackRules ?? [],
+      holdDownSeconds: g.holdDownSeconds ?? holdDownSeconds,
+    };
+  });
+  return {
+    product: c.product ?? 'generic',
+    gatewaySwitching: c.gatewaySwitching ?? false,
+    holdDownSeconds,
+    stateFile: c.stateFile ?? DEFAULT_STATE_FILE,
+    carp: c.carp,
+    ordering: {
+      reloadMarker: c.ordering?.reloadMarker,
+      reloadTimeoutSeconds: c.ordering?.reloadTimeoutSeconds ?? 30,
+      secondPassSeconds: c.ordering?.secondPassSeconds ?? 0,
+    },
+    watchIntervalMs: c.watch?.intervalMs ?? 1000,
+    gateways,
+    groups,
+  };
+}
+
+/** Reads a YAML or JSON file (JSON is YAML) and validates it. */
+export function loadConfig(file: string): PolicyConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw badInput(`config: cannot read ${file}: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { prettyErrors: true });
+  } catch (e) {
+    throw badInput(`config: ${file} is not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return parseConfig(doc);
+}
+
+export function findGateway(config: PolicyConfig, gw: string): GatewayConfig | undefined {
+  return config.gateways.find((g) => g.name === gw);
+}
