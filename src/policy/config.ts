@@ -180,14 +180,19 @@ function addresses(v: string | { inet?: string; inet6?: string }, iface: string,
   return out;
 }
 
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let v = doc;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
 /** Validates a parsed YAML/JSON document; throws E_BAD_INPUT naming the first bad key path. */
 export function parseConfig(doc: unknown): PolicyConfig {
-  const r = configSchema.safeParse(doc, {
-    error: (iss) => (iss.code === 'invalid_type' && iss.input === undefined ? 'required' : undefined),
-  });
+  const r = configSchema.safeParse(doc);
   if (!r.success) {
     const iss = r.error.issues[0];
     if (iss.code === 'unrecognized_keys') throw configError([...iss.path, iss.keys[0]], 'unknown key');
+    if (iss.code === 'invalid_type' && valueAt(doc, iss.path) === undefined) throw configError(iss.path, 'required');
     throw configError(iss.path, iss.message);
   }
   const c = r.data;
