@@ -31,6 +31,11 @@ export const HOOK_TARGETS: HookTarget[] = [
     description: "pfSense dpinger alarm command (/etc/rc.gateway_alarm), wrapped: the original still runs first",
     files: [{ source: 'pfsense-gateway-alarm.sh', dest: 'etc/rc.gateway_alarm', mode: 0o755, preserve: 'etc/rc.gateway_alarm.statekill-orig' }],
   },
+  {
+    name: 'mwan3',
+    description: "OpenWrt mwan3 hotplug (iface): on disconnected/ifdown, kills only that interface's mwan3-marked conntrack entries",
+    files: [{ source: 'mwan3/16-statekill', dest: 'etc/hotplug.d/iface/16-statekill', mode: 0o755 }],
+  },
 ];
 
 export function findTarget(name: string): HookTarget | undefined {
