@@ -36,6 +36,13 @@ import { StatekillError, badInput } from '../errors.js';
 import { compileCidr } from '../engine/compile.js';
 import { parseCidr } from '../engine/addr.js';
 import type { Backend, BackendDescription, Cidr, Snapshot } from '../engine/types.js';
+
+/** Same shape as the engine's KillCounts (src/engine/types.ts). */
+export interface KillCounts {
+  killed: number;
+  alreadyGone: number;
+  failed: number;
+}
 import { native } from '../native/index.js';
 import { CT_STRIDE } from './conntrack-record.js';
 
@@ -138,10 +145,19 @@ export class ConntrackBackend implements Backend {
     }
   }
 
-  kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array): void {
+  /** Writes per-entry results to `out` (0 killed, 1 already gone, <0 -errno) and returns their tally. */
+  kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array): KillCounts {
     if (snapshot.layout !== 'ct') throw badInput(`conntrack backend cannot kill '${snapshot.layout}' records`);
-    if (indices.length === 0) return;
+    const counts: KillCounts = { killed: 0, alreadyGone: 0, failed: 0 };
+    if (indices.length === 0) return counts;
     native.ctDelete(this.handle(), snapshot.bytes, indices, out, this.opts.batch);
+    for (let i = 0; i < indices.length; i++) {
+      const r = out[i];
+      if (r === 0) counts.killed++;
+      else if (r === 1) counts.alreadyGone++;
+      else counts.failed++;
+    }
+    return counts;
   }
 
   flush(): number {
