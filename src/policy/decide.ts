@@ -63,7 +63,7 @@ function makeContext(input: DecideInput, state: PolicyState): Context {
   const statusOf = (name: string): GatewayStatus => {
     const gw = byName.get(name)!;
     if (input.event && input.event.gateway === name) return effectiveStatus(gw, input.event.status);
-    return effectiveStatus(gw, input.observed?.[name] ?? state.gateways[name]?.status);
+    return effectiveStatus(gw, input.observed?.[name] ?? state.lastSeen?.[name] ?? state.gateways[name]?.status);
   };
   const groupsOf = (gw: string) => config.groups.filter((g) => g.members.some((m) => m.gateway === gw));
   return {
@@ -83,6 +83,11 @@ function makeContext(input: DecideInput, state: PolicyState): Context {
 export function isFailed(ctx: Context, gw: string, s: GatewayStatus): boolean {
   if (s.state !== 'up') return true;
   return ctx.groupsOf(gw).some((g) => isDownUnder(g.trigger, s));
+}
+
+function inPool(ctx: Context, gw: string): string {
+  const gs = ctx.groupsOf(gw);
+  return gs.length ? ` keeps it in the pool of ${gs.map((g) => `group ${g.name} (trigger ${g.trigger})`).join(', ')}` : ', not failed';
 }
 
 function ago(ms: number): string {
@@ -131,7 +136,7 @@ function failover(ctx: Context, gwName: string, mem: GatewayMemory): Decision {
   if (failedIn.length && !killIn.length && !switching)
     return skip(`killOnDown is off for group${failedIn.length > 1 ? 's' : ''} ${failedIn.map((g) => g.name).join(', ')}`);
   if (!killIn.length && !switching)
-    return skip(groups.length ? `${describeStatus(s)} keeps it in the pool of every group` : 'not in any group and gateway switching is off: nowhere to fail over');
+    return skip(groups.length ? `${describeStatus(s)}${inPool(ctx, gwName)}` : 'not in any group and gateway switching is off: nowhere to fail over');
 
   const { targets, candidates } = viableTargets(ctx, gw, killIn);
   const why = `${describeStatus(s)}${killIn.length ? ` under ${killIn.map((g) => `group ${g.name} (trigger ${g.trigger})`).join(', ')}` : ' (gateway switching)'}`;
@@ -191,6 +196,8 @@ function withCarp(d: Decision, carp: CarpRole | undefined, gated: boolean): Deci
 export function decide(input: DecideInput): DecideResult {
   const state = cloneState(input.previous);
   const ctx = makeContext(input, state);
+  state.lastSeen = { ...state.lastSeen, ...input.observed };
+  if (input.event) state.lastSeen[input.event.gateway] = input.event.status;
   const decisions: Decision[] = [];
   const decided = new Set<string>();
 
@@ -223,7 +230,7 @@ export function decide(input: DecideInput): DecideResult {
           action: 'skip',
           reason: failed
             ? `no state kill for gateway ${name}: ${changed ? `now ${describeStatus(s)}, ` : ''}already failed since ${new Date(prev.since).toISOString()}; nothing new to do`
-            : `no state kill for gateway ${name}: ${describeStatus(s)}${changed ? '' : ' again'}, no change of verdict`,
+            : `no state kill for gateway ${name}: ${describeStatus(s)}${inPool(ctx, name)}`,
           selections: [],
         });
     } else {
@@ -248,12 +255,12 @@ export function decide(input: DecideInput): DecideResult {
       if (failed) {
         const d = failover(ctx, gw.name, mem);
         // A still-missing target is not news: log only when something changes.
-        if (d.action === 'kill' || !input.event || input.event.gateway === gw.name) decisions.push(d);
+        if (d.action === 'kill' || input.event?.gateway === gw.name) decisions.push(d);
       } else mem.pending = undefined;
     } else if (mem.pending === 'failback') {
       if (!failed) {
         const ds = recovery(ctx, gw.name, mem, mem.failedStatus ?? { state: 'down', delay: false, loss: false });
-        if (ds[0]?.action !== 'defer' || !input.event || input.event.gateway === gw.name) decisions.push(...ds);
+        if (ds[0]?.action !== 'defer' || input.event?.gateway === gw.name) decisions.push(...ds);
       } else mem.pending = undefined;
     }
   }

@@ -24,6 +24,8 @@ export interface GatewayMemory {
 
 export interface PolicyState {
   gateways: Record<string, GatewayMemory>;
+  /** The newest status seen for each gateway, events and observations alike (viability reads it). */
+  lastSeen?: Record<string, GatewayStatus>;
 }
 
 export function emptyState(): PolicyState {
