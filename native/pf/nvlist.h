@@ -33,8 +33,9 @@ struct UnpackError {
   std::string message;
 };
 
-// Nesting bound (libnv has none; pf messages nest 4 deep). Keeps every recursive walk shallow.
-constexpr size_t kMaxDepth = 256;
+// Nesting bound (libnv has none; pf messages nest 4 deep). Keeps every recursive walk (destructors,
+// pack, JS conversion) far from any stack limit.
+constexpr size_t kMaxDepth = 64;
 // Bound on nvlists one unpack may allocate (libnv would try to allocate what nitems claims).
 constexpr size_t kMaxUnpackedLists = size_t{1} << 20;
 

@@ -46,7 +46,7 @@ class Unpacker {
     return err;
   }
 
-  int header(List* l, bool updatesByteOrder, bool inArray);
+  int header(List* l, bool updatesByteOrder);  // nested-nvlist headers leave the byte order alone
   int pairValue(Pair& p, size_t at, uint64_t datasize, uint64_t nitems);
   int insert(Pair&& p, size_t at);
   int descend(List* child, Pair* array, size_t element, size_t at);
@@ -61,12 +61,11 @@ class Unpacker {
 };
 
 // nvlist_unpack_header(): magic, flag bits, exact size, no descriptors.
-int Unpacker::header(List* l, bool updatesByteOrder, bool inArray) {
+int Unpacker::header(List* l, bool updatesByteOrder) {
   size_t at = pos();
-  (void)inArray;
   if (left_ < kListHeaderSize) return fail(EINVAL, at, "truncated nvlist header");
   const uint8_t* p = ptr();
-  if (p[0] != kHeaderMagic) return fail(EINVAL, at, "bad nvlist magic 0x" + std::to_string(p[0]));
+  if (p[0] != kHeaderMagic) return fail(EINVAL, at, "bad nvlist magic " + std::to_string(p[0]) + " (want 108)");
   uint8_t f = p[2];
   if (f & ~kHeaderFlagsAllowed) return fail(EINVAL, at, "unknown nvlist flag bits " + std::to_string(f));
   bool be = (f & kFlagBigEndian) != 0;  // each header's own size fields follow its own flag
@@ -188,7 +187,7 @@ int Unpacker::run(int flags, List* out) {
   *out = List();
   left_ = len_;
   if (flags & ~kPublicFlags) return fail(EINVAL, 0, "unpack flags " + std::to_string(flags));
-  if (int e = header(out, true, false)) return e;
+  if (int e = header(out, true)) return e;
   if (out->flags != flags)
     return fail(EILSEQ, 0,
                 "nvlist flags " + std::to_string(out->flags) + " but the caller expects " + std::to_string(flags));
@@ -235,7 +234,7 @@ int Unpacker::run(int flags, List* out) {
       }
       Frame next{&f.array->lists[f.element + 1], f.array, f.element + 1, {}};
       stack_.back() = std::move(next);
-      if (int e = header(stack_.back().list, true, true)) return e;
+      if (int e = header(stack_.back().list, true)) return e;
       continue;
     }
 
@@ -243,7 +242,7 @@ int Unpacker::run(int flags, List* out) {
       if (datasize == 0) return fail(EINVAL, at, "pair '" + p.name + "' (nvlist) datasize 0");
       if (++lists_ > kMaxUnpackedLists) return fail(ENOMEM, at, "too many nested lists");
       p.lists.resize(1);
-      if (int e = header(&p.lists[0], false, false)) return e;
+      if (int e = header(&p.lists[0], false)) return e;
       if (int e = insert(std::move(p), at)) return e;
       List* parent = stack_.back().list;
       if (int e = descend(&parent->pairs_.back().lists[0], nullptr, 0, at)) return e;
@@ -256,7 +255,7 @@ int Unpacker::run(int flags, List* out) {
       lists_ += nitems;
       if (lists_ > kMaxUnpackedLists) return fail(ENOMEM, at, "too many nested lists");
       p.lists.resize(nitems);
-      if (int e = header(&p.lists[0], true, true)) return e;
+      if (int e = header(&p.lists[0], true)) return e;
       if (int e = insert(std::move(p), at)) return e;
       List* parent = stack_.back().list;
       Pair* array = &parent->pairs_.back();
