@@ -9,6 +9,7 @@ namespace sk {
 
 struct AddonData {
   Napi::FunctionReference errorClass;
+  Napi::FunctionReference simKernelClass;  // to recognise SimKernel objects handed to PfDevice
 };
 
 // errno name ("ENOENT") for an errno value, or "EUNKNOWN".

@@ -1,6 +1,168 @@
-// Placeholder until this module lands.
-#include "../modules.h"
+// Engine kernels for JS: select (called by worker threads, one chunk per call), pair, gather ids.
+#include <cerrno>
+#include <cstring>
+
+#include "common/errors.h"
+#include "engine/pair.h"
+#include "engine/select.h"
+#include "modules.h"
 
 namespace sk {
-void InitEngine(Napi::Env, Napi::Object) {}
+
+namespace {
+
+const pf::RecordOffsets& Offsets(const Napi::Value& v) {
+  uint32_t stride = v.ToNumber().Uint32Value();
+  if (stride != 384 && stride != 242) throw Error(v.Env(), EINVAL, "record stride must be 384 or 242", "E_BAD_INPUT");
+  return pf::OffsetsFor(int(stride));
+}
+
+const uint8_t* Records(const Napi::Value& v, const pf::RecordOffsets& o, size_t need) {
+  size_t len;
+  const uint8_t* p = TypedArrayBytes(v, "records", &len);
+  if (len < need * size_t(o.stride)) throw Error(v.Env(), EINVAL, "records view is shorter than the range asked", "E_BAD_INPUT");
+  return p;
+}
+
+engine::CidrSpec Cidr(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject()) throw Error(env, EINVAL, "selection address must be an object", "E_BAD_INPUT");
+  Napi::Object o = v.As<Napi::Object>();
+  engine::CidrSpec c;
+  uint32_t af = o.Get("af").ToNumber().Uint32Value();
+  c.af = af == 6 ? pf::kAfInet6 : pf::kAfInet;
+  size_t n;
+  const uint8_t* a = TypedArrayBytes(o.Get("addr"), "addr", &n);
+  if (n != 16) throw Error(env, EINVAL, "selection addr must be 16 bytes", "E_BAD_INPUT");
+  std::memcpy(c.addr, a, 16);
+  const uint8_t* m = TypedArrayBytes(o.Get("mask"), "mask", &n);
+  if (n != 16) throw Error(env, EINVAL, "selection mask must be 16 bytes", "E_BAD_INPUT");
+  std::memcpy(c.mask, m, 16);
+  if (o.Get("ifname").IsString()) c.ifname = o.Get("ifname").ToString().Utf8Value();
+  return c;
+}
+
+std::vector<std::string> Names(const Napi::Value& v) {
+  std::vector<std::string> out;
+  if (!v.IsArray()) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).ToString().Utf8Value());
+  return out;
+}
+
+std::vector<engine::Spec> Specs(const Napi::Value& v, const pf::RecordOffsets& o) {
+  Napi::Env env = v.Env();
+  if (!v.IsArray()) throw Error(env, EINVAL, "selections must be an array", "E_BAD_INPUT");
+  Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() == 0 || a.Length() > 32) throw Error(env, EINVAL, "between 1 and 32 selections per pass", "E_BAD_INPUT");
+  std::vector<engine::Spec> specs(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object s = a.Get(i).As<Napi::Object>();
+    engine::Spec& sp = specs[i];
+    auto list = [&](const char* k, std::vector<engine::CidrSpec>* out) {
+      Napi::Value l = s.Get(k);
+      if (!l.IsArray()) return;
+      Napi::Array arr = l.As<Napi::Array>();
+      for (uint32_t j = 0; j < arr.Length(); j++) out->push_back(Cidr(arr.Get(j)));
+    };
+    list("gateways", &sp.gateways);
+    list("natAddrs", &sp.natAddrs);
+    sp.interfaces = Names(s.Get("interfaces"));
+    sp.rtInterfaces = Names(s.Get("rtInterfaces"));
+    bool scoped = false;
+    for (auto& g : sp.gateways) scoped = scoped || !g.ifname.empty();
+    if ((scoped || !sp.rtInterfaces.empty()) && o.rt_ifname < 0)
+      throw Error(env, ENOTSUP, "these records carry no route-to interface (rt_ifname): cannot scope by it",
+                  "E_BAD_INPUT");
+    if (s.Get("af").IsNumber()) sp.af = s.Get("af").ToNumber().Uint32Value() == 6 ? pf::kAfInet6 : pf::kAfInet;
+    if (s.Get("proto").IsNumber()) sp.proto = s.Get("proto").ToNumber().Int32Value();
+    if (s.Get("src").IsObject()) sp.hasSrc = true, sp.src = Cidr(s.Get("src"));
+    if (s.Get("dst").IsObject()) sp.hasDst = true, sp.dst = Cidr(s.Get("dst"));
+    if (s.Get("srcPort").IsNumber()) sp.srcPort = s.Get("srcPort").ToNumber().Int32Value();
+    if (s.Get("dstPort").IsNumber()) sp.dstPort = s.Get("dstPort").ToNumber().Int32Value();
+    if (s.Get("rules").IsArray()) {
+      Napi::Array r = s.Get("rules").As<Napi::Array>();
+      for (uint32_t j = 0; j < r.Length(); j++) sp.rules.push_back(r.Get(j).ToNumber().Uint32Value());
+    }
+  }
+  return specs;
+}
+
+// pfSelect(records, stride, from, to, selections, outIdx: Int32Array, outMask: Uint32Array) -> n
+Napi::Value PfSelect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 7, "pfSelect");
+  const pf::RecordOffsets& o = Offsets(info[1]);
+  int64_t from = info[2].ToNumber().Int64Value(), to = info[3].ToNumber().Int64Value();
+  if (from < 0 || to < from) throw Error(env, EINVAL, "pfSelect: bad range", "E_BAD_INPUT");
+  const uint8_t* base = Records(info[0], o, size_t(to));
+  std::vector<engine::Spec> specs = Specs(info[4], o);
+  size_t ni, nm;
+  int32_t* idx = TypedArrayOf<int32_t>(info[5], napi_int32_array, "outIdx", &ni);
+  uint32_t* mask = TypedArrayOf<uint32_t>(info[6], napi_uint32_array, "outMask", &nm);
+  if (ni < size_t(to - from) || nm < size_t(to - from)) throw Error(env, EINVAL, "pfSelect: outputs too small", "E_BAD_INPUT");
+  return Napi::Number::New(env, double(engine::SelectRange(base, o, size_t(from), size_t(to), specs, idx, mask)));
+}
+
+// pfPair(records, stride, count, selected: Int32Array, outPartner: Int32Array, alsoStackKey?) ->
+// Int32Array of [selectedIndex, candidate, ...] for every ambiguous partner (usually empty).
+// alsoStackKey: where pf's own rule finds no partner, retry with the other key (pf's `nat` rule),
+// which pairs port-forwards (rdr) whose inbound wire key never matches the inside state.
+Napi::Value PfPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 5, "pfPair");
+  const pf::RecordOffsets& o = Offsets(info[1]);
+  size_t count = size_t(info[2].ToNumber().Int64Value());
+  const uint8_t* base = Records(info[0], o, count);
+  size_t ns, np;
+  int32_t* sel = TypedArrayOf<int32_t>(info[3], napi_int32_array, "selected", &ns);
+  int32_t* out = TypedArrayOf<int32_t>(info[4], napi_int32_array, "outPartner", &np);
+  if (np < ns) throw Error(env, EINVAL, "pfPair: outPartner too small", "E_BAD_INPUT");
+  for (size_t i = 0; i < ns; i++)
+    if (sel[i] < 0 || size_t(sel[i]) >= count) throw Error(env, EINVAL, "pfPair: selected index out of range", "E_BAD_INPUT");
+  bool alsoStack = info.Length() > 5 && info[5].ToBoolean();
+  engine::PairIndex index(base, o, count);
+  std::vector<int32_t> amb, cands;
+  for (size_t i = 0; i < ns; i++) {
+    cands.clear();
+    out[i] = index.PartnerOf(size_t(sel[i]), &cands);
+    if (out[i] == engine::kNoPartner && alsoStack) out[i] = index.PartnerOf(size_t(sel[i]), &cands, true);
+    if (out[i] == engine::kAmbiguous)
+      for (int32_t c : cands) amb.push_back(sel[i]), amb.push_back(c);
+  }
+  Napi::Int32Array r = Napi::Int32Array::New(env, amb.size());
+  if (!amb.empty()) std::memcpy(r.Data(), amb.data(), amb.size() * 4);
+  return r;
+}
+
+// pfGatherIds(records, stride, indices: Int32Array, outIds: BigUint64Array, outCreators: Uint32Array)
+// Copies each state's id and creatorid exactly as the kernel exported them (raw bytes).
+Napi::Value PfGatherIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 5, "pfGatherIds");
+  const pf::RecordOffsets& o = Offsets(info[1]);
+  size_t len, n, ni, nc;
+  const uint8_t* base = TypedArrayBytes(info[0], "records", &len);
+  int32_t* idx = TypedArrayOf<int32_t>(info[2], napi_int32_array, "indices", &n);
+  uint64_t* ids = TypedArrayOf<uint64_t>(info[3], napi_biguint64_array, "outIds", &ni);
+  uint32_t* cr = TypedArrayOf<uint32_t>(info[4], napi_uint32_array, "outCreators", &nc);
+  if (ni < n || nc < n) throw Error(env, EINVAL, "pfGatherIds: outputs too small", "E_BAD_INPUT");
+  size_t count = len / size_t(o.stride);
+  for (size_t i = 0; i < n; i++) {
+    if (idx[i] < 0 || size_t(idx[i]) >= count) throw Error(env, EINVAL, "pfGatherIds: index out of range", "E_BAD_INPUT");
+    const uint8_t* rec = base + size_t(idx[i]) * o.stride;
+    std::memcpy(&ids[i], rec + o.id, 8);
+    std::memcpy(&cr[i], rec + o.creatorid, 4);
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitEngine(Napi::Env env, Napi::Object exports) {
+  exports.Set("pfSelect", Napi::Function::New(env, PfSelect, "pfSelect"));
+  exports.Set("pfPair", Napi::Function::New(env, PfPair, "pfPair"));
+  exports.Set("pfGatherIds", Napi::Function::New(env, PfGatherIds, "pfGatherIds"));
+}
+
 }  // namespace sk

@@ -123,13 +123,15 @@ inline void SwapKey(KeyCmp* k) {
 }
 
 inline uint64_t HashKey(const KeyCmp& k) {
-  // FNV-1a over the 38 bytes, then a final mix: keys differ mostly in a few address/port bytes.
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(&k);
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < sizeof k; i++) h = (h ^ p[i]) * 1099511628211ull;
-  h ^= h >> 29;
-  h *= 0xbf58476d1ce4e5b9ull;
-  return h ^ (h >> 32);
+  // Five 64-bit words (the struct is 40 bytes, padding zeroed), multiply-xor mixed.
+  uint64_t w[5];
+  std::memcpy(w, &k, sizeof w);
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (uint64_t x : w) {
+    h ^= x * 0xbf58476d1ce4e5b9ull;
+    h = (h << 27 | h >> 37) * 0x94d049bb133111ebull;
+  }
+  return h ^ (h >> 31);
 }
 
 // The key pf's kill_match looks up for state `rec`, and the direction of the state it wants

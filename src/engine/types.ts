@@ -63,6 +63,12 @@ export interface Selection {
 export interface PlanOptions {
   /** Find and kill each selected state's opposite-direction partner (pf; default true). */
   pair?: boolean;
+  /**
+   * Pairing rule. 'kernel': exactly pf's kill_match (stack key of outbound states, wire key of
+   * inbound ones). 'kernel+stack' (default): where that finds nothing, also try the other key, as
+   * pf does with `nat`: this pairs port-forwards, whose inbound wire key never matches the inside.
+   */
+  pairRule?: 'kernel' | 'kernel+stack';
   /** Kill states whose partner is not unique anyway (default false: reported, not killed). */
   killAmbiguous?: boolean;
   /** Worker threads for selection (default: cores, at most 4). 1 and N give identical plans. */
@@ -79,12 +85,19 @@ export interface Plan {
   readonly scanned: number;
   /** Snapshot indices to kill (selected, then paired partners), and the same order's reasons. */
   readonly indices: Int32Array;
-  /** 0 selected, 1 paired */
+  /** 0 selected, 1 paired, 2 ambiguous candidate (only with killAmbiguous) */
   readonly reasons: Uint8Array;
+  /** pf: each state's (id, creatorid) exactly as the kernel exported them, in `indices` order. */
+  readonly ids?: BigUint64Array;
+  readonly creatorids?: Uint32Array;
   /** Bit i set = matched selection i (0 for paired partners). */
   readonly selectionMask: Uint32Array;
-  /** Selected states whose partner lookup found more than one candidate (not killed unless asked). */
+  /** Candidate partners of selected states whose partner was not unique (killed only if asked). */
   readonly ambiguous: Int32Array;
+  readonly ambiguousIds?: BigUint64Array;
+  readonly ambiguousCreatorids?: Uint32Array;
+  /** Whether ambiguous candidates are part of `indices` (PlanOptions.killAmbiguous). */
+  readonly killAmbiguous: boolean;
   readonly counts: { selected: number; paired: number; ambiguous: number };
   readonly phasesMs: Record<string, number>;
 }
@@ -107,6 +120,12 @@ export interface Report {
   failed: number;
   dryRun: boolean;
   phasesMs: Record<string, number>;
+}
+
+export interface KillCounts {
+  killed: number;
+  alreadyGone: number;
+  failed: number;
 }
 
 export interface BackendDescription {

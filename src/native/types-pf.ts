@@ -1,3 +1,49 @@
-/** Native surface of the pf module (filled in when the module lands). */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface PfNative {}
+/** Native surface of the pf device layer (native/pf/device*.cc). */
+import type { SimKernelHandle } from './types-sim.js';
+
+export interface PfRuleAddrArg {
+  addr?: Uint8Array; // 16 bytes, network order
+  mask?: Uint8Array; // 16 bytes
+  neg?: boolean;
+  portOp?: number; // PF_OP_*
+  ports?: [number, number]; // host order; the kernel's port[0]/port[1] operands
+}
+
+/** pf's kill/clear request in JS form (FreeBSD's pf_kstate_kill). */
+export interface PfKillFilterArg {
+  id?: bigint;
+  creatorid?: number;
+  af?: 0 | 2 | 28;
+  proto?: number;
+  src?: PfRuleAddrArg;
+  dst?: PfRuleAddrArg;
+  rtAddr?: PfRuleAddrArg;
+  ifname?: string;
+  label?: string;
+  killMatch?: boolean;
+  nat?: boolean;
+}
+
+export interface PfDeviceDescription {
+  target: string;
+  read: 'DIOCGETSTATESV2' | 'DIOCGETSTATES' | 'none';
+  kill: 'DIOCKILLSTATESNV' | 'DIOCKILLSTATES' | 'none';
+  recordSize: 384 | 242;
+  stateVersion: number;
+  hasRouteInfo: boolean;
+}
+
+export interface PfDeviceHandle {
+  describe(): PfDeviceDescription;
+  probeBytes(): number;
+  read(into: Uint8Array): { bytes: number; truncated: boolean; needed: number; hasRouteInfo: boolean };
+  killByIds(ids: BigUint64Array, creators: Uint32Array, out: Int32Array): { killed: number; alreadyGone: number; failed: number };
+  flush(ifname?: string, killMatch?: boolean): number;
+  killByFilter(filter: PfKillFilterArg): number;
+  stateCount(): number;
+  close(): void;
+}
+
+export interface PfNative {
+  PfDevice: new (target: string | SimKernelHandle) => PfDeviceHandle;
+}

@@ -1,0 +1,107 @@
+#include "engine/select.h"
+
+#include <cstring>
+
+namespace engine {
+
+static bool InCidr(const CidrSpec& c, uint8_t af, const uint8_t* a) {
+  if (c.af != af) return false;
+  int n = af == pf::kAfInet ? 4 : 16;
+  for (int i = 0; i < n; i++)
+    if ((a[i] & c.mask[i]) != c.addr[i]) return false;
+  return true;
+}
+
+static bool IsZero(const uint8_t* a, int n) {
+  for (int i = 0; i < n; i++)
+    if (a[i]) return false;
+  return true;
+}
+
+static bool NameIs(const uint8_t* field, const std::string& s) {
+  return s.size() < 16 && std::memcmp(field, s.c_str(), s.size() + 1) == 0;
+}
+
+static bool MatchOne(const uint8_t* rec, const pf::RecordOffsets& o, const Spec& s) {
+  uint8_t af = rec[o.af];
+  if (s.af && af != s.af) return false;
+  if (s.proto >= 0 && rec[o.proto] != s.proto) return false;
+  bool out = rec[o.direction] == pf::kDirOut;
+  if (!s.gateways.empty()) {
+    // Table-routed states (rt_addr all zero) are on no gateway, whatever the prefix.
+    const uint8_t* rt = rec + o.rt_addr;
+    if (IsZero(rt, af == pf::kAfInet ? 4 : 16)) return false;
+    bool any = false;
+    for (const CidrSpec& g : s.gateways)
+      if (InCidr(g, af, rt) && (g.ifname.empty() || NameIs(rec + o.rt_ifname, g.ifname))) {
+        any = true;
+        break;
+      }
+    if (!any) return false;
+  }
+  const uint8_t* wire = rec + o.key;  // key[PF_SK_WIRE]
+  if (!s.natAddrs.empty()) {
+    // Outbound states leaving with this source on the wire (initiator = addr[1] for PF_OUT).
+    if (!out) return false;
+    bool any = false;
+    for (const CidrSpec& c : s.natAddrs)
+      if (InCidr(c, af, wire + 16)) {
+        any = true;
+        break;
+      }
+    if (!any) return false;
+  }
+  if (!s.interfaces.empty()) {
+    const uint8_t* kif = rec + o.ifname;
+    if (o.orig_ifname >= 0 && std::memcmp(kif, "all", 4) == 0) kif = rec + o.orig_ifname;  // floating state
+    bool any = false;
+    for (const std::string& n : s.interfaces) any = any || NameIs(kif, n);
+    if (!any) return false;
+  }
+  if (!s.rtInterfaces.empty()) {
+    bool any = false;
+    for (const std::string& n : s.rtInterfaces) any = any || NameIs(rec + o.rt_ifname, n);
+    if (!any) return false;
+  }
+  // Source/destination as pf's kill filter sees them: wire key, oriented by direction.
+  const uint8_t* srcA = out ? wire + 16 : wire;
+  const uint8_t* dstA = out ? wire : wire + 16;
+  if (s.hasSrc && !InCidr(s.src, af, srcA)) return false;
+  if (s.hasDst && !InCidr(s.dst, af, dstA)) return false;
+  if (s.srcPort >= 0 || s.dstPort >= 0) {
+    uint16_t p0 = pf::be16(wire + 32), p1 = pf::be16(wire + 34);
+    uint16_t sp = out ? p1 : p0, dp = out ? p0 : p1;
+    if (s.srcPort >= 0 && sp != s.srcPort) return false;
+    if (s.dstPort >= 0 && dp != s.dstPort) return false;
+  }
+  if (!s.rules.empty()) {
+    uint32_t r = pf::be32(rec + o.rule);
+    bool any = false;
+    for (uint32_t x : s.rules) any = any || x == r;
+    if (!any) return false;
+  }
+  return true;
+}
+
+uint32_t MatchRecord(const uint8_t* rec, const pf::RecordOffsets& o, const std::vector<Spec>& specs) {
+  uint32_t m = 0;
+  for (size_t i = 0; i < specs.size(); i++)
+    if (MatchOne(rec, o, specs[i])) m |= 1u << i;
+  return m;
+}
+
+size_t SelectRange(const uint8_t* base, const pf::RecordOffsets& o, size_t from, size_t to,
+                   const std::vector<Spec>& specs, int32_t* outIdx, uint32_t* outMask) {
+  size_t n = 0;
+  for (size_t i = from; i < to; i++) {
+    uint32_t m = MatchRecord(base + i * o.stride, o, specs);
+    if (m) {
+      outIdx[n] = int32_t(i);
+      outMask[n] = m;
+      n++;
+    }
+  }
+  return n;
+}
+
+}  // namespace engine

@@ -1,0 +1,119 @@
+/**
+ * select -> pair -> plan. The plan is the exact kill list: snapshot indices with their reasons
+ * and, for pf, each state's (id, creatorid) as the kernel exported them. No per-state objects.
+ */
+import { native } from '../native/index.js';
+import { compileSelection } from './compile.js';
+import { defaultWorkers, selectStates } from './select.js';
+import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
+
+const REASON_SELECTED = 0;
+const REASON_PAIRED = 1;
+const REASON_AMBIGUOUS = 2;
+
+function gatherIds(snap: Snapshot, indices: Int32Array): { ids?: BigUint64Array; creatorids?: Uint32Array } {
+  if (snap.layout === 'ct') return {};
+  const ids = new BigUint64Array(indices.length);
+  const creatorids = new Uint32Array(indices.length);
+  native.pfGatherIds(snap.bytes, snap.layout === 'pf-1301' ? 242 : 384, indices, ids, creatorids);
+  return { ids, creatorids };
+}
+
+export async function buildPlan(snap: Snapshot, selections: Selection[], opts: PlanOptions = {},
+  phasesMs: Record<string, number> = {}): Promise<Plan> {
+  const specs = selections.map((s, i) => compileSelection(s, i));
+  let t = performance.now();
+  const sel = await selectStates(snap, specs, opts.workers ?? defaultWorkers(), opts.signal);
+  phasesMs.select = performance.now() - t;
+  t = performance.now();
+
+  const n = sel.indices.length;
+  const killAmbiguous = opts.killAmbiguous ?? false;
+  let paired = new Int32Array(0);
+  let ambiguous = new Int32Array(0);
+  if ((opts.pair ?? true) && snap.layout !== 'ct' && n > 0) {
+    // One conntrack entry already holds both directions: pairing applies to pf only.
+    const partners = new Int32Array(n);
+    const amb = native.pfPair(snap.bytes, snap.layout === 'pf-1301' ? 242 : 384, snap.count, sel.indices, partners,
+      (opts.pairRule ?? 'kernel+stack') === 'kernel+stack');
+    const taken = new Uint8Array(snap.count);
+    for (let i = 0; i < n; i++) taken[sel.indices[i]] = 1;
+    const p: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const j = partners[i];
+      if (j >= 0 && !taken[j]) { // a partner that was itself selected is counted once
+        taken[j] = 1;
+        p.push(j);
+      }
+    }
+    const a: number[] = [];
+    for (let i = 1; i < amb.length; i += 2) {
+      const c = amb[i];
+      if (!taken[c]) {
+        taken[c] = 1;
+        a.push(c);
+      }
+    }
+    paired = Int32Array.from(p);
+    ambiguous = Int32Array.from(a);
+  }
+  phasesMs.pair = performance.now() - t;
+  t = performance.now();
+
+  const total = n + paired.length + (killAmbiguous ? ambiguous.length : 0);
+  const indices = new Int32Array(total);
+  const reasons = new Uint8Array(total);
+  const selectionMask = new Uint32Array(total);
+  indices.set(sel.indices, 0);
+  selectionMask.set(sel.masks, 0);
+  indices.set(paired, n);
+  reasons.fill(REASON_PAIRED, n, n + paired.length);
+  if (killAmbiguous) {
+    indices.set(ambiguous, n + paired.length);
+    reasons.fill(REASON_AMBIGUOUS, n + paired.length);
+  }
+  reasons.fill(REASON_SELECTED, 0, n);
+  const ids = gatherIds(snap, indices);
+  const amb = gatherIds(snap, ambiguous);
+  phasesMs.plan = performance.now() - t;
+  return {
+    layout: snap.layout,
+    selections,
+    scanned: snap.count,
+    indices,
+    reasons,
+    selectionMask,
+    ...ids,
+    ambiguous,
+    ambiguousIds: amb.ids,
+    ambiguousCreatorids: amb.creatorids,
+    killAmbiguous,
+    counts: { selected: n, paired: paired.length, ambiguous: ambiguous.length },
+    phasesMs,
+  };
+}
+
+export interface PlannedState {
+  id: string;
+  creatorid: string;
+  reason: 'selected' | 'paired' | 'ambiguous';
+}
+
+const REASONS = ['selected', 'paired', 'ambiguous'] as const;
+
+function idHex(v: bigint): string {
+  // The raw id bytes in memory order = the id read as a big-endian number.
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(v);
+  return b.toString('hex');
+}
+
+/** Every state of a pf plan, rendered for output: killed ones, then ambiguous ones not killed. */
+export function* plannedStates(plan: Plan): Generator<PlannedState> {
+  if (!plan.ids || !plan.creatorids) return;
+  for (let i = 0; i < plan.indices.length; i++)
+    yield { id: idHex(plan.ids[i]), creatorid: plan.creatorids[i].toString(16).padStart(8, '0'), reason: REASONS[plan.reasons[i]] };
+  if (!plan.killAmbiguous && plan.ambiguousIds && plan.ambiguousCreatorids)
+    for (let i = 0; i < plan.ambiguous.length; i++)
+      yield { id: idHex(plan.ambiguousIds[i]), creatorid: plan.ambiguousCreatorids[i].toString(16).padStart(8, '0'), reason: 'ambiguous' };
+}
