@@ -1,0 +1,155 @@
+/**
+ * `statekill watch` as a child process: fake dpinger sockets, pino JSON logs, SIGHUP reload (a bad
+ * config keeps the old one), SIGTERM and SIGINT end it cleanly with exit 0.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+interface LogLine { level: number; msg: string; [k: string]: unknown }
+
+class Daemon {
+  lines: LogLine[] = [];
+  private buf = '';
+  private waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  exit: Promise<{ code: number | null; signal: string | null }>;
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      this.buf += d;
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = JSON.parse(this.buf.slice(0, i)) as LogLine;
+        this.buf = this.buf.slice(i + 1);
+        this.lines.push(line);
+        this.waiters = this.waiters.filter((w) => (w.test(line) ? (w.resolve(line), false) : true));
+      }
+    });
+    this.exit = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  }
+  /** Resolves with the first log line from index `from` on (past or future) whose msg matches. */
+  waitFor(re: RegExp, from = 0, timeoutMs = 10_000): Promise<LogLine> {
+    const seen = this.lines.slice(from).find((l) => re.test(l.msg));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no log line ${re} within ${timeoutMs} ms; got:\n${this.lines.map((l) => l.msg).join('\n')}`)), timeoutMs);
+      this.waiters.push({ test: (l) => re.test(l.msg), resolve: (l) => (clearTimeout(t), resolve(l)) });
+    });
+  }
+}
+
+let dir: string;
+const servers: Server[] = [];
+const samples: Record<string, string> = { WAN1: '10000 500 0', WAN2: '12000 700 0' };
+
+function configText(failback: 'keep' | 'kill') {
+  return `product: opnsense
+holdDownSeconds: 0
+watch: { intervalMs: 100 }
+gateways:
+  - { name: WAN1, interface: igb0, address: 198.51.100.1, monitor: { socket: ${join(dir, 'wan1.sock')} } }
+  - { name: WAN2, interface: igb1, address: 203.0.113.1, monitor: { socket: ${join(dir, 'wan2.sock')} } }
+groups:
+  - name: FAILOVER
+    failback: ${failback}
+    members: [ { gateway: WAN1, tier: 1 }, { gateway: WAN2, tier: 2 } ]
+`;
+}
+
+function start(): Daemon {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/statekill.js'), 'watch', '--config', join(dir, 'policy.yaml'), '--sim', join(ROOT, 'test/fixtures/policy/dual-wan.jsonl'), '--dry-run'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Daemon(child);
+}
+
+beforeAll(async () => {
+  // The child runs the built CLI (bin/statekill.js -> dist/), as `npm test`'s pretest builds it.
+  // Type errors elsewhere in a work-in-progress tree do not stop tsc from emitting.
+  spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'ignore' });
+  dir = mkdtempSync(join(tmpdir(), 'sk-watch-'));
+  for (const gw of ['WAN1', 'WAN2']) {
+    const s = createServer((c) => c.end(`${gw} ${samples[gw]}\n`));
+    await new Promise<void>((r) => s.listen(join(dir, `${gw.toLowerCase()}.sock`), r));
+    servers.push(s);
+  }
+  writeFileSync(join(dir, 'policy.yaml'), configText('keep'));
+}, 120_000);
+
+afterAll(() => {
+  for (const s of servers) s.close();
+});
+
+describe('statekill watch', () => {
+  it('baselines, decides on a change, reloads on SIGHUP (keeping the old config when the new one is bad), ends on SIGTERM', async () => {
+    const d = start();
+    try {
+      expect((await d.waitFor(/^watch: started$/)).gateways).toEqual(['WAN1', 'WAN2']);
+      // Daemon start: both up on the first sample, which is not a recovery.
+      await d.waitFor(/^no state kill for gateway WAN1: first status seen is up, which is not a recovery$/);
+      await d.waitFor(/^no state kill for gateway WAN2: first status seen is up, which is not a recovery$/);
+
+      samples.WAN1 = '0 0 100';
+      const kill = await d.waitFor(/^killing states of gateway WAN1/);
+      expect(kill).toMatchObject({ level: 30, gateway: 'WAN1', kind: 'failover', action: 'kill',
+        msg: 'killing states of gateway WAN1: down under group FAILOVER (trigger down); failover target WAN2 (WAN2: up)' });
+      const report = await d.waitFor(/^WAN1: (would kill|state kill failed)/);
+      expect(report.msg).toMatch(/^WAN1: (would kill \d+ states|state kill failed)/);
+
+      // A broken config on SIGHUP: logged, the old one keeps running.
+      writeFileSync(join(dir, 'policy.yaml'), configText('keep').replace('tier: 2', 'tier: 0'));
+      d.child.kill('SIGHUP');
+      const bad = await d.waitFor(/^watch: config reload failed/);
+      expect(bad).toMatchObject({ level: 50, msg: 'watch: config reload failed, keeping the previous config: config: groups[0].members[1].tier: expected a positive integer' });
+      samples.WAN1 = '10000 500 0';
+      expect((await d.waitFor(/^failback in group FAILOVER/)).msg).toBe(
+        'failback in group FAILOVER: WAN1 (tier 1) is up again; keeping states on lower tiers WAN2 (tier 2) (failback: keep)');
+
+      // A good config on SIGHUP applies from the next poll.
+      writeFileSync(join(dir, 'policy.yaml'), configText('kill'));
+      d.child.kill('SIGHUP');
+      await d.waitFor(/^watch: config reloaded$/);
+      let mark = d.lines.length;
+      samples.WAN1 = '0 0 100';
+      await d.waitFor(/^killing states of gateway WAN1/, mark);
+      mark = d.lines.length;
+      samples.WAN1 = '10000 500 0';
+      await d.waitFor(/^failback in group FAILOVER: WAN1 \(tier 1\) is up again; killing states routed to lower tiers WAN2 \(tier 2\)/, mark);
+
+      d.child.kill('SIGTERM');
+      expect(await d.exit).toEqual({ code: 0, signal: null });
+      expect(d.lines.slice(-2).map((l) => l.msg)).toEqual(['watch: SIGTERM, stopping', 'watch: stopped']);
+    } finally {
+      d.child.kill('SIGKILL');
+      samples.WAN1 = '10000 500 0';
+      writeFileSync(join(dir, 'policy.yaml'), configText('keep'));
+    }
+  }, 60_000);
+
+  it('ends cleanly on SIGINT', async () => {
+    const d = start();
+    try {
+      await d.waitFor(/^no state kill for gateway WAN2: first status seen/);
+      d.child.kill('SIGINT');
+      expect(await d.exit).toEqual({ code: 0, signal: null });
+      expect(d.lines.slice(-2).map((l) => l.msg)).toEqual(['watch: SIGINT, stopping', 'watch: stopped']);
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('a bad config at start is bad input: exit 2, nothing started', async () => {
+    writeFileSync(join(dir, 'bad.yaml'), 'gateways: []\n');
+    const child = spawn(process.execPath, [join(ROOT, 'bin/statekill.js'), 'watch', '--config', join(dir, 'bad.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (b) => (err += b));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(2);
+    expect(err).toBe('statekill: config: gateways: expected at least one gateway\n');
+  }, 30_000);
+});
