@@ -87,8 +87,9 @@ class List {
   size_t packedSize() const;
   std::vector<uint8_t> pack(const PackOptions& opt = {}) const;
 
-  // 0 on success, else an errno (EINVAL for every malformed buffer, as libnv). `flags` must equal
-  // the top-level header's public flags (the pf kernel passes 0).
+  // 0 on success, else libnv's errno: EINVAL for a malformed buffer, EILSEQ when `flags` differs
+  // from the top-level header's public flags (the pf kernel passes 0), EEXIST for a duplicate
+  // name, ENOMEM past kMaxUnpackedLists. *out is empty after a failure. `why` says what and where.
   static int unpack(const uint8_t* buf, size_t len, int flags, List* out);
   static int unpack(const uint8_t* buf, size_t len, int flags, List* out, UnpackError* why,
                     const UnpackOptions& opt = {});
