@@ -43,7 +43,8 @@ class Device {
   void Probe();  // throws DeviceError(E_NO_PF / E_ABI_MISMATCH) when nothing known answers
 
   ReadPath readPath() const { return read_; }
-  KillPath killPath() const { return kill_; }
+  KillPath killPath() const { return kill_; }        // filter kills and flush
+  KillPath killByIdPath() const { return killById_; }
   size_t recordSize() const { return read_ == ReadPath::V2 ? 384 : 242; }
   bool hasRouteInfo() const { return hasRouteInfo_; }
   uint64_t stateVersion() const { return v2Version_; }
@@ -72,6 +73,7 @@ class Device {
   std::string name_;
   ReadPath read_ = ReadPath::None;
   KillPath kill_ = KillPath::None;
+  KillPath killById_ = KillPath::None;
   uint64_t v2Version_ = 0;
   bool hasRouteInfo_ = false;
   std::shared_ptr<void> nvTemplate_;  // the packed by-id request, patched per state (device_nv.cc)

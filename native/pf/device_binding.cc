@@ -75,6 +75,7 @@ class PfDevice : public Napi::ObjectWrap<PfDevice> {
     o.Set("target", d.target());
     o.Set("read", ReadPathName(d.readPath()));
     o.Set("kill", KillPathName(d.killPath()));
+    o.Set("killById", KillPathName(d.killByIdPath()));
     o.Set("recordSize", double(d.recordSize()));
     o.Set("stateVersion", double(d.stateVersion()));
     o.Set("hasRouteInfo", d.hasRouteInfo());

@@ -27,7 +27,9 @@ export interface PfKillFilterArg {
 export interface PfDeviceDescription {
   target: string;
   read: 'DIOCGETSTATESV2' | 'DIOCGETSTATES' | 'none';
+  /** Filter kills and flush. */
   kill: 'DIOCKILLSTATESNV' | 'DIOCKILLSTATES' | 'none';
+  killById: 'DIOCKILLSTATESNV' | 'DIOCKILLSTATES' | 'none';
   recordSize: 384 | 242;
   stateVersion: number;
   hasRouteInfo: boolean;

@@ -1,0 +1,129 @@
+/**
+ * Options every table-reading command shares: where the states come from (--device, --sim,
+ * --backend conntrack) and what to select. Parsing here, once; commands stay thin.
+ */
+import { Option, type Command } from 'commander';
+import { StatekillError, badInput } from '../errors.js';
+import { parseCidr } from '../engine/addr.js';
+import { openTable, type StateTable } from '../engine/table.js';
+import { parseProto } from '../table/records.js';
+import type { TableFormat } from '../table/file.js';
+import type { Selection } from '../engine/types.js';
+
+export interface TableOpts {
+  device?: string;
+  sim?: string;
+  simVersion?: string;
+  simFormat?: TableFormat;
+  backend?: 'pf' | 'conntrack';
+  netns?: string;
+  workers?: string;
+}
+
+export interface SelectOpts {
+  gateway?: string[];
+  natAddr?: string[];
+  interface?: string[];
+  rtInterface?: string[];
+  af?: string;
+  proto?: string;
+  src?: string;
+  dst?: string;
+  srcPort?: string;
+  dstPort?: string;
+  rule?: string[];
+  mark?: string;
+  zone?: string;
+  replyDst?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function addTableOptions(cmd: Command): Command {
+  return cmd
+    .option('--device <path>', 'pf device (default /dev/pf)')
+    .option('--sim <file>', 'run against the simulated pf kernel loaded with this table (JSON Lines or a raw dump)')
+    .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel').choices(['12', '13', '14', '15']).default('14'))
+    .addOption(new Option('--sim-format <fmt>', 'format of --sim FILE (default: detected)').choices(['jsonl', 'pf-export', 'pf-1301']))
+    .addOption(new Option('--backend <kind>', 'kernel interface').choices(['pf', 'conntrack']).default('pf'))
+    .option('--netns <name>', 'conntrack: network namespace (a name under /run/netns or a path)')
+    .option('--workers <n>', 'selection worker threads (0 = inline)');
+}
+
+export function addSelectOptions(cmd: Command): Command {
+  return cmd
+    .option('--gateway <addr[/len]>', "states routed to this gateway (pf rt_addr); ADDR%IF scopes an IPv6 link-local one; repeatable", collect)
+    .option('--nat-addr <addr[/len]>', 'outbound states leaving with this source address (NAT or the firewall itself); repeatable', collect)
+    .option('--interface <if>', "the state's interface (the original one for floating states); repeatable", collect)
+    .option('--rt-interface <if>', 'route-to interface (FreeBSD 14+ records); repeatable', collect)
+    .addOption(new Option('--af <af>', 'address family').choices(['inet', 'inet6']))
+    .option('--proto <p>', 'protocol name or number')
+    .option('--src <addr[/len]>', 'source (as seen in the state\'s direction)')
+    .option('--dst <addr[/len]>', 'destination')
+    .option('--src-port <n>', 'source port')
+    .option('--dst-port <n>', 'destination port')
+    .option('--rule <n>', 'rule number that created the state; repeatable', collect)
+    .option('--mark <value[/mask]>', 'conntrack: (mark & mask) == value')
+    .option('--zone <n>', 'conntrack: zone')
+    .option('--reply-dst <addr[/len]>', 'conntrack: reply-tuple destination (the WAN\'s masquerade address)');
+}
+
+function int(v: string, what: string, min: number, max: number): number {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw badInput(`${what}: '${v}' is not a number`);
+  const n = Number(v);
+  if (n < min || n > max) throw badInput(`${what}: ${v} out of range ${min}-${max}`);
+  return n;
+}
+
+export function selectionFrom(o: SelectOpts, backend: 'pf' | 'conntrack'): Selection {
+  const s: Selection = {};
+  const pfOnly = { gateway: o.gateway, natAddr: o.natAddr, interface: o.interface, rtInterface: o.rtInterface, rule: o.rule };
+  const ctOnly = { mark: o.mark, zone: o.zone, replyDst: o.replyDst };
+  for (const [k, v] of Object.entries(backend === 'pf' ? ctOnly : pfOnly))
+    if (v !== undefined) throw badInput(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to the ${backend} backend`);
+  if (o.gateway) s.gateways = o.gateway.map((g) => parseCidr(g, '--gateway'));
+  if (o.natAddr) s.natAddrs = o.natAddr.map((g) => parseCidr(g, '--nat-addr'));
+  if (o.interface) s.interfaces = o.interface;
+  if (o.rtInterface) s.rtInterfaces = o.rtInterface;
+  if (o.af) s.af = o.af as 'inet' | 'inet6';
+  if (o.proto !== undefined) {
+    const p = parseProto(o.proto);
+    if (p === undefined) throw badInput(`--proto: unknown protocol '${o.proto}'`);
+    s.proto = p;
+  }
+  if (o.src) s.src = parseCidr(o.src, '--src');
+  if (o.dst) s.dst = parseCidr(o.dst, '--dst');
+  if (o.srcPort) s.srcPort = int(o.srcPort, '--src-port', 0, 65535);
+  if (o.dstPort) s.dstPort = int(o.dstPort, '--dst-port', 0, 65535);
+  if (o.rule) s.rules = o.rule.map((r) => int(r, '--rule', 0, 0x7fffffff));
+  if (o.mark) {
+    const [v, m] = o.mark.split('/');
+    s.mark = { value: int(v, '--mark', 0, 0xffffffff), mask: m === undefined ? 0xffffffff : int(m, '--mark mask', 1, 0xffffffff) };
+  }
+  if (o.zone) s.zone = int(o.zone, '--zone', 0, 65535);
+  if (o.replyDst) s.replyDst = parseCidr(o.replyDst, '--reply-dst');
+  return s;
+}
+
+export function workersFrom(o: TableOpts): number | undefined {
+  return o.workers === undefined ? undefined : int(o.workers, '--workers', 0, 64);
+}
+
+/** Opens what the options name. A missing /dev/pf is an error; the simulator is never a fallback. */
+export async function openTableFrom(o: TableOpts, sel?: Selection): Promise<StateTable> {
+  if (o.backend === 'conntrack') {
+    if (o.sim || o.device) throw badInput('--sim and --device are pf options; the conntrack backend reads the running kernel');
+    return openTable({
+      conntrack: { netns: o.netns, af: sel?.af, zone: sel?.zone, readFilter: sel?.mark ? { mark: sel.mark } : undefined },
+    });
+  }
+  if (o.sim && o.device) throw badInput('--sim and --device exclude each other');
+  if (o.sim) return openTable({ sim: { file: o.sim, format: o.simFormat, version: Number(o.simVersion ?? 14) as 12 | 13 | 14 | 15 } });
+  try {
+    return await openTable({ device: o.device ?? '/dev/pf' });
+  } catch (e) {
+    if (e instanceof StatekillError && !o.device && (e.code === 'ENOENT' || e.code === 'ENODEV' || e.code === 'ENXIO'))
+      throw new StatekillError(`${e.message}. To run against the simulated kernel, name a table with --sim FILE (or try \`statekill demo\`)`, e.errno, e.code);
+    throw e;
+  }
+}

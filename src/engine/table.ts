@@ -1,0 +1,111 @@
+/**
+ * The library's front door: open a state table (pf device, simulated pf kernel, conntrack), plan
+ * from selections, execute. Events: 'phase' ({ phase, ms }) and 'progress' ({ done, total }).
+ */
+import { EventEmitter } from 'node:events';
+import { PfBackend } from '../backends/pf.js';
+import { createSimKernel, type SimSource } from '../backends/sim.js';
+import { badInput } from '../errors.js';
+import type { SimKernelHandle } from '../native/types-sim.js';
+import { executePlan, type ExecuteResult } from './execute.js';
+import { buildPlan } from './plan.js';
+import { closeSelectPool } from './select.js';
+import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, Selection, Snapshot } from './types.js';
+import type { ConntrackBackendOptions } from '../backends/conntrack.js';
+
+export interface OpenOptions {
+  /** The real pf device (default '/dev/pf' when nothing else is named). */
+  device?: string;
+  /** A simulated pf kernel: an existing one, or what to build it from. Always explicit. */
+  sim?: SimKernelHandle | SimSource;
+  /** Linux conntrack. */
+  conntrack?: ConntrackBackendOptions | true;
+  /** Or any Backend (tests, other kernels). */
+  backend?: Backend;
+}
+
+function isSimHandle(x: unknown): x is SimKernelHandle {
+  return typeof x === 'object' && x !== null && typeof (x as SimKernelHandle).generate === 'function';
+}
+
+export class StateTable extends EventEmitter {
+  private last?: Snapshot;
+
+  constructor(readonly backend: Backend) {
+    super();
+  }
+
+  describe(): BackendDescription {
+    return this.backend.describe();
+  }
+
+  /** A fresh snapshot of every state. */
+  async snapshot(): Promise<Snapshot> {
+    const t = performance.now();
+    this.last = await this.backend.read();
+    this.emit('phase', { phase: 'read', ms: performance.now() - t });
+    return this.last;
+  }
+
+  /** Reads a fresh snapshot and plans against it. Nothing is killed. */
+  async plan(selections: Selection[], opts: PlanOptions = {}): Promise<Plan> {
+    if (!Array.isArray(selections) || selections.length === 0) throw badInput('plan: at least one selection is needed');
+    const t = performance.now();
+    const snap = await this.snapshot();
+    const phasesMs: Record<string, number> = { read: performance.now() - t };
+    const plan = await buildPlan(snap, selections, opts, phasesMs);
+    plansSnapshots.set(plan, snap);
+    for (const phase of ['select', 'pair', 'plan']) this.emit('phase', { phase, ms: phasesMs[phase] });
+    return plan;
+  }
+
+  /** Kills what the plan lists, by (id, creatorid); states gone meanwhile count as already gone. */
+  async execute(plan: Plan, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+    const snap = plansSnapshots.get(plan);
+    if (!snap) throw badInput('execute: this plan was not made by this table');
+    const r = await executePlan(this.backend, snap, plan, {
+      ...opts,
+      onProgress: (p) => {
+        this.emit('progress', p);
+        opts.onProgress?.(p);
+      },
+    });
+    this.emit('phase', { phase: 'kill', ms: r.phasesMs.kill });
+    return r;
+  }
+
+  /** plan + execute in one call. */
+  async kill(selections: Selection[], opts: PlanOptions & ExecuteOptions = {}): Promise<{ plan: Plan; report: ExecuteResult }> {
+    const plan = await this.plan(selections, opts);
+    return { plan, report: await this.execute(plan, opts) };
+  }
+
+  /** Every state (pfctl -Fs / conntrack -F). */
+  flush(): number {
+    return this.backend.flush();
+  }
+
+  async close(): Promise<void> {
+    this.backend.close();
+    await closeSelectPool();
+  }
+}
+
+// Plans stay plain objects; the snapshot they index into is remembered beside them.
+const plansSnapshots = new WeakMap<Plan, Snapshot>();
+
+export async function openTable(opts: OpenOptions = {}): Promise<StateTable> {
+  const chosen = [opts.device !== undefined, opts.sim !== undefined, opts.conntrack !== undefined, opts.backend !== undefined]
+    .filter(Boolean).length;
+  if (chosen > 1) throw badInput('openTable: name one of device, sim, conntrack or backend');
+  if (opts.backend) return new StateTable(opts.backend);
+  if (opts.sim !== undefined) {
+    const sim = isSimHandle(opts.sim) ? opts.sim : createSimKernel(opts.sim);
+    return new StateTable(PfBackend.onSim(sim));
+  }
+  if (opts.conntrack !== undefined) {
+    const { ConntrackBackend } = await import('../backends/conntrack.js');
+    return new StateTable(new ConntrackBackend(opts.conntrack === true ? {} : opts.conntrack));
+  }
+  return new StateTable(PfBackend.open(opts.device ?? '/dev/pf'));
+}
