@@ -39,6 +39,11 @@ export class StateTable extends EventEmitter {
     return this.backend.describe();
   }
 
+  /** The snapshot the last read (or plan) used: the records a plan's indices point into. */
+  get lastSnapshot(): Snapshot | undefined {
+    return this.last;
+  }
+
   /** A fresh snapshot of every state. */
   async snapshot(): Promise<Snapshot> {
     const t = performance.now();

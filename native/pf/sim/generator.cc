@@ -12,9 +12,9 @@
 //   firewall-originated via route-to: one OUT state on the WAN from its address: 5%
 //   port-forward with reply-to: IN on the WAN (rdr to 192.168.1.10) + OUT on igb1: 10%
 //   LAN-to-LAN: IN on igb1 + OUT on igb2: 12%
-//   to the firewall itself: one IN state on igb1: 12%
+//   to the firewall itself: one IN state on igb1: 12.9%
 //   ambiguous: a policy-routed pair plus a second OUT state with the same stack key on the other
-//     WAN (a floating duplicate), so the LAN state's partner is not unique: 1%
+//     WAN (a floating duplicate), so the LAN state's partner is not unique: 0.1%
 #include "pf/sim/generator.h"
 
 #include <arpa/inet.h>
@@ -246,7 +246,7 @@ uint64_t Generate(Kernel& k, const GenSpec& spec) {
       g.PortForward(kGateways[pick.below(3) == 2 ? 2 : 0], c);
     } else if (r < 870) {
       g.LanToLan(c);
-    } else if (r < 990 || left < 3) {
+    } else if (r < 999 || left < 3) {
       g.ToSelf(c);
     } else {
       g.PolicyRouted(kGateways[pick.below(2) ? 0 : 2], c, true);
