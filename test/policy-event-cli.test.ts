@@ -1,0 +1,68 @@
+/** `statekill event` from the command line against a simulated table (--sim), text and JSON output, exit codes. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+
+const FIXTURE = new URL('./fixtures/policy/dual-wan.jsonl', import.meta.url).pathname;
+const CONFIG = new URL('./fixtures/policy/dual-wan.yaml', import.meta.url).pathname;
+
+async function run(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const w = [process.stdout.write, process.stderr.write];
+  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'statekill', 'event', ...args]);
+    return { code, out: out.join(''), err: err.join('') };
+  } finally {
+    [process.stdout.write, process.stderr.write] = w;
+  }
+}
+
+describe('statekill event', () => {
+  it('decides, logs the reason and kills in the simulated table', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'sk-ev-')), 'state.json');
+    const r = await run(['--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', CONFIG, '--sim', FIXTURE, '--state', state, '--no-wait']);
+    expect(r).toEqual({
+      code: 0,
+      err: '',
+      out: 'killing states of gateway WAN1: down under group FAILOVER (trigger down), group BACKUP_FIRST (trigger down); failover target WAN2 (WAN2: up)\n' +
+        'WAN1: killed 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)\n',
+    });
+    expect(JSON.parse(readFileSync(state, 'utf8')).gateways.WAN1).toMatchObject({ failed: true, status: { state: 'down' } });
+    // The same event again: nothing new (the state file remembers).
+    const again = await run(['--gateway', 'WAN1', '--status', 'down', '--config', CONFIG, '--sim', FIXTURE, '--state', state, '--no-wait']);
+    expect(again.out).toMatch(/^no state kill for gateway WAN1: already failed since .*; nothing new to do\n$/);
+  });
+
+  it('--json prints decisions and reports; --dry-run kills nothing', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'sk-ev-')), 'state.json');
+    const r = await run(['--gateway', 'WAN2', '--status', 'auto', '--sample', '0 0 100', '--gateway-status', 'WAN1=up', '--config', CONFIG, '--sim', FIXTURE, '--state', state, '--dry-run', '--json', '--no-wait']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.decisions.map((d: { action: string; reason: string }) => `${d.action}: ${d.reason}`)).toEqual([
+      'kill: killing states of gateway WAN2: down under group FAILOVER (trigger down), group BACKUP_FIRST (trigger down); failover target WAN1 (WAN1: up)',
+    ]);
+    expect(j.outcomes[0].reports[0]).toMatchObject({ dryRun: true, selected: 7, paired: 1, killed: 0 });
+    expect(r.err).toContain('WAN2: would kill 8 states (selected 7, paired 1, ambiguous 0, already gone 0, failed 0)\n');
+  });
+
+  it('bad input exits 2 naming what is wrong', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'sk-ev-')), 'state.json');
+    const base = ['--config', CONFIG, '--sim', FIXTURE, '--state', state, '--no-wait'];
+    expect(await run(['--gateway', 'WAN9', '--status', 'down', ...base])).toEqual({ code: 2, out: '', err: "statekill: event: unknown gateway 'WAN9' (not in the config's gateways)\n" });
+    expect((await run(['--gateway', 'WAN1', '--status', 'sideways', ...base])).err).toBe("statekill: status: 'sideways' is not one of up, none, down, force_down, delay, loss, delay+loss, disabled, unknown\n");
+    expect((await run(['--gateway', 'WAN1', '--status', 'auto', '--sample', 'x', ...base])).code).toBe(2);
+    expect((await run(['--gateway', 'WAN1', '--status', 'auto', ...base])).err).toBe('statekill: event: --status auto for gateway WAN1 needs --sample or a monitor.socket in the config\n');
+  });
+
+  it('a kill that fails exits 1', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'sk-ev-')), 'state.json');
+    const r = await run(['--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', CONFIG, '--device', '/nonexistent/pf', '--state', state, '--no-wait']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^error: WAN1: state kill failed: /m);
+  });
+});
