@@ -11,3 +11,4 @@ export { parseJsonl, jsonLines, stateToJson } from './table/jsonl.js';
 export { decodeState } from './table/records.js';
 export { StatekillError } from './errors.js';
 export type * from './engine/types.js';
+export * from './policy/index.js';
