@@ -2,6 +2,7 @@
 # Debian packages the tests need beyond Node (the README's install step runs this as root).
 # Idempotent and quiet when everything is present.
 set -euo pipefail
+command -v dpkg >/dev/null 2>&1 || exit 0  # not Debian: nothing to install this way
 need=()
 for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
