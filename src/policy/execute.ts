@@ -34,7 +34,7 @@ export function describeReport(r: Report): string {
 export async function runDecisions(decisions: Decision[], o: RunOptions): Promise<Outcome[]> {
   const outcomes: Outcome[] = decisions.map((decision) => ({ decision, reports: [] }));
   for (const d of decisions)
-    o.log(d.action === 'kill' ? 'info' : 'info', d.reason, { gateway: d.gateway, kind: d.kind, action: d.action, ...(d.group ? { group: d.group } : {}) });
+    o.log('info', d.reason, { gateway: d.gateway, kind: d.kind, action: d.action, ...(d.group ? { group: d.group } : {}) });
   const kills = outcomes.filter((x) => x.decision.action === 'kill' && x.decision.selections.length);
   if (!kills.length) return outcomes;
   if (o.waitForReload) o.log('info', await o.waitForReload());
