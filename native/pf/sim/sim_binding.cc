@@ -154,6 +154,8 @@ pf::IoctlTarget* SimTargetOf(const Napi::Value& v) {
   return SimKernel::Unwrap(v.As<Napi::Object>())->kernel();
 }
 
+pf::sim::Kernel* SimKernelOf(const Napi::Value& v) { return static_cast<pf::sim::Kernel*>(SimTargetOf(v)); }
+
 void InitSim(Napi::Env env, Napi::Object exports) { SimKernel::Init(env, exports); }
 
 }  // namespace sk

@@ -1,0 +1,223 @@
+#include "pf/sim/netlink_responder.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "pf/netlink/pf_nl_defs.h"
+
+namespace pf::sim {
+
+using namespace pf::nl;
+
+std::vector<uint32_t> NetlinkOpsFor(const Personality& p) {
+  std::vector<uint32_t> ops;
+  if (p.major < 14) return ops;  // pf_nl arrived with 14.0
+  uint32_t last = p.major >= 15 ? kCmdMax15 : kCmdSetStatusIf;
+  for (uint32_t c = 1; c <= last; c++) ops.push_back(c);
+  return ops;
+}
+
+NetlinkResponder::NetlinkResponder(Kernel* k, std::vector<uint32_t> ops) : k_(k), ops_(std::move(ops)) {}
+
+void NetlinkResponder::Send(const uint8_t* p, size_t n) {
+  // A kernel processes each message of a write in turn; a broken framing ends the write there.
+  MsgReader r(p, n);
+  Msg m;
+  try {
+    while (r.Next(&m)) Handle(m);
+  } catch (const NlError&) {
+    // Like netlink(4): the rest of a write whose framing is broken is dropped.
+  }
+}
+
+void NetlinkResponder::ReplyError(const Msg& m, int err) {
+  // nlmsgerr: the error, then the request's header (capped: no payload echo).
+  size_t o = out_.BeginMsg(kMsgError, 0x100 /* NLM_F_CAPPED */, m.seq, m.pid);
+  int32_t e = -err;
+  out_.bytes().insert(out_.bytes().end(), reinterpret_cast<uint8_t*>(&e), reinterpret_cast<uint8_t*>(&e) + 4);
+  uint8_t hdr[kHdrLen];
+  std::memcpy(hdr, &m.len, 4);
+  std::memcpy(hdr + 4, &m.type, 2);
+  std::memcpy(hdr + 6, &m.flags, 2);
+  std::memcpy(hdr + 8, &m.seq, 4);
+  std::memcpy(hdr + 12, &m.pid, 4);
+  out_.bytes().insert(out_.bytes().end(), hdr, hdr + kHdrLen);
+  out_.EndMsg(o);
+}
+
+void NetlinkResponder::Done(uint32_t seq, uint32_t pid, int err) {
+  size_t o = out_.BeginMsg(kMsgDone, kFMulti, seq, pid);
+  int32_t e = -err;
+  out_.bytes().insert(out_.bytes().end(), reinterpret_cast<uint8_t*>(&e), reinterpret_cast<uint8_t*>(&e) + 4);
+  out_.EndMsg(o);
+}
+
+void NetlinkResponder::Handle(const Msg& m) {
+  if (!(m.flags & kFRequest)) return;  // the kernel ignores non-requests
+  if (m.type == kGenlIdCtrl) return HandleCtrl(m);
+  if (m.type != kSimPfFamilyId || ops_.empty()) return ReplyError(m, ENOENT);
+  if (m.payloadLen < kGenlHdrLen) return ReplyError(m, EINVAL);
+  uint8_t cmd = m.payload[0];
+  if (std::find(ops_.begin(), ops_.end(), cmd) == ops_.end()) return ReplyError(m, EOPNOTSUPP);
+  if (dumping_) return ReplyError(m, EBUSY);  // this socket is still streaming a dump
+  switch (cmd) {
+    case kCmdGetStates: return HandleGetStates(m);
+    case kCmdKillStates:
+    case kCmdClrStates: return HandleKill(m, cmd);
+    case kCmdGetCreators: return HandleGetCreators(m);
+    case kCmdGetStatus: return HandleGetStatus(m);
+    case kCmdStart:
+    case kCmdStop:
+      if (m.flags & kFAck) ReplyError(m, 0);
+      return;
+    default: return ReplyError(m, EOPNOTSUPP);  // listed, but not part of the simulation
+  }
+}
+
+void NetlinkResponder::HandleCtrl(const Msg& m) {
+  if (m.payloadLen < kGenlHdrLen || m.payload[0] != kCtrlCmdGetFamily) return ReplyError(m, EOPNOTSUPP);
+  std::string name;
+  try {
+    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "CTRL");
+    Attr a;
+    while (r.Next(&a))
+      if (a.type == kCtrlAttrFamilyName) name.assign(reinterpret_cast<const char*>(a.data), strnlen(reinterpret_cast<const char*>(a.data), a.len));
+  } catch (const NlError&) {
+    return ReplyError(m, EINVAL);
+  }
+  if (name != kFamilyName || ops_.empty()) return ReplyError(m, ENOENT);
+  size_t o = out_.BeginMsg(kGenlIdCtrl, 0, m.seq, m.pid);
+  out_.Genl(kCtrlCmdNewFamily, 2);
+  out_.Str(kCtrlAttrFamilyName, kFamilyName, 16);
+  out_.U16(kCtrlAttrFamilyId, kSimPfFamilyId);
+  out_.U32(kCtrlAttrVersion, kFamilyVersion);
+  out_.U32(kCtrlAttrHdrSize, 0);
+  out_.U32(kCtrlAttrMaxAttr, 0);
+  size_t ops = out_.BeginNested(kCtrlAttrOps);
+  for (size_t i = 0; i < ops_.size(); i++) {
+    size_t op = out_.BeginNested(uint16_t(i + 1));
+    out_.U32(kCtrlAttrOpId, ops_[i]);
+    // GENL_CMD_CAP_DO|DUMP|HASPOL for the state commands, DO for the rest.
+    out_.U32(kCtrlAttrOpFlags, ops_[i] <= 2 || ops_[i] == 8 || ops_[i] == 9 ? 0x2 | 0x4 | 0x8 : 0x2);
+    out_.EndNested(op);
+  }
+  out_.EndNested(ops);
+  out_.EndMsg(o);
+  if (m.flags & kFAck) ReplyError(m, 0);
+}
+
+void NetlinkResponder::HandleGetStates(const Msg& m) {
+  StateFilter f;
+  if (int e = ParseStateQuery(m, &f)) return ReplyError(m, e);
+  if (f.id != 0) {
+    // Single-state get by a 32-bit id (the kernel's parser quirk): rarely useful, answered faithfully.
+    int32_t slot = k_->table().FindById(uint64_t(f.id), f.creatorid);
+    if (slot < 0) return ReplyError(m, ENOENT);
+    EncodeStateMsg(out_, k_->table().at(slot).rec, kSimPfFamilyId, 0, m.seq, m.pid, k_->personality().major);
+    if (m.flags & kFAck) ReplyError(m, 0);
+    return;
+  }
+  filter_ = f;
+  dumping_ = true;
+  cursor_ = 0;
+  dumpSeq_ = m.seq;
+  dumpPid_ = m.pid;
+}
+
+static bool AddrMatch(const pf_addr& want, const pf_addr& mask, const pf_addr& a, uint8_t af) {
+  int words = af == kAfInet ? 1 : 4;
+  for (int i = 0; i < words; i++)
+    if ((want.a32[i] & mask.a32[i]) != (a.a32[i] & mask.a32[i])) return false;
+  return true;
+}
+
+bool NetlinkResponder::DumpMatches(const pf_state_export& s) const {
+  const StateQuery& q = filter_.q;
+  if (filter_.creatorid != 0 && s.creatorid != filter_.creatorid) return false;
+  if (q.ifname[0] && std::strncmp(q.ifname, s.ifname, kIfNameSize) != 0) return false;
+  if (q.proto != 0 && s.proto != q.proto) return false;
+  if (q.af != 0 && s.af != q.af) return false;
+  // Kept when any of the four key addresses matches (a zero mask matches everything).
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < 2; i++)
+      if (AddrMatch(q.addr, q.mask, s.key[k].addr[i], s.af)) return true;
+  return false;
+}
+
+void NetlinkResponder::ProduceDump(size_t budget) {
+  Table& t = k_->table();
+  int major = k_->personality().major;
+  while (out_.size() < budget && cursor_ < int32_t(t.capacity())) {
+    const Table::Slot& slot = t.at(cursor_++);
+    if (!slot.live || !DumpMatches(slot.rec)) continue;
+    EncodeStateMsg(out_, slot.rec, kSimPfFamilyId, kFMulti, dumpSeq_, dumpPid_, major);
+  }
+  if (cursor_ >= int32_t(t.capacity())) {
+    Done(dumpSeq_, dumpPid_, 0);
+    dumping_ = false;
+  }
+}
+
+size_t NetlinkResponder::Recv(uint8_t* buf, size_t cap) {
+  size_t w = 0;
+  for (;;) {
+    std::vector<uint8_t>& b = out_.bytes();
+    while (outPos_ < b.size()) {
+      uint32_t len = Rd32(&b[outPos_]);
+      size_t step = std::min(Align4(len), b.size() - outPos_);
+      if (w + step > cap) {
+        if (w == 0) throw NlError(ENOBUFS, "ENOBUFS", "netlink: receive buffer smaller than one message");
+        return w;
+      }
+      std::memcpy(buf + w, &b[outPos_], step);
+      w += step;
+      outPos_ += step;
+    }
+    out_.clear();
+    outPos_ = 0;
+    if (!dumping_ || w >= cap) return w;
+    // Produce about what is left of this receive: the dump advances only as it is read.
+    ProduceDump(cap - w);
+  }
+}
+
+void NetlinkResponder::HandleKill(const Msg& m, uint8_t cmd) {
+  KillFilter f;
+  if (int e = ParseKillMsg(m, &f)) return ReplyError(m, e);
+  uint32_t killed = cmd == kCmdKillStates ? k_->KillStates(f) : k_->ClearStates(f);
+  size_t o = out_.BeginMsg(kSimPfFamilyId, 0, m.seq, m.pid);
+  out_.Genl(cmd, 0);
+  out_.U32(kCsKilled, killed);
+  out_.EndMsg(o);
+  if (m.flags & kFAck) ReplyError(m, 0);
+}
+
+void NetlinkResponder::HandleGetCreators(const Msg& m) {
+  std::vector<uint32_t> creators;
+  Table& t = k_->table();
+  for (int32_t i = 0; i < int32_t(t.capacity()) && creators.size() < 16; i++) {
+    if (!t.at(i).live) continue;
+    uint32_t c = t.at(i).rec.creatorid;
+    if (std::find(creators.begin(), creators.end(), c) == creators.end()) creators.push_back(c);
+  }
+  for (uint32_t c : creators) {
+    size_t o = out_.BeginMsg(kSimPfFamilyId, kFMulti, m.seq, m.pid);
+    out_.Genl(kCmdGetCreators, 0);
+    out_.U32(kStCreatorId, htonl(c));
+    out_.EndMsg(o);
+  }
+  Done(m.seq, m.pid, 0);
+}
+
+void NetlinkResponder::HandleGetStatus(const Msg& m) {
+  size_t o = out_.BeginMsg(kSimPfFamilyId, 0, m.seq, m.pid);
+  out_.Genl(kCmdGetStatus, 0);
+  out_.U32(kGsStates, uint32_t(k_->table().size()));
+  out_.EndMsg(o);
+  if (m.flags & kFAck) ReplyError(m, 0);
+}
+
+}  // namespace pf::sim
