@@ -1,6 +1,7 @@
 // Field access over records in the kernel's own layouts (pf_state_export 384 B, pfsync_state_1301
 // 242 B), and conversion between them. Records are read in place: no per-state objects.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -26,6 +27,32 @@ struct RecordOffsets {
 
 constexpr RecordOffsets kExportOffsets{384, 8, 16, 32, 48, 184, 200, 256, 264, 265, 266, 294, 295};
 constexpr RecordOffsets kS1301Offsets{242, 0, 8, -1, 24, 160, 176, 228, 232, 233, 234, -1, -1};
+
+#define SK_SAME_OFFSET(table, type, field, member) static_assert(table.field == offsetof(type, member), #type "." #member)
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, id, id);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, ifname, ifname);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, orig_ifname, orig_ifname);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, key, key);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, rt_addr, rt_addr);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, rule, rule);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, creatorid, creatorid);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, af, af);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, proto, proto);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, direction, direction);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, rt, rt);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, rt_ifname, rt_ifname);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, id, id);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, ifname, ifname);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, key, key);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, rt_addr, rt_addr);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, rule, rule);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, creatorid, creatorid);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, af, af);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, proto, proto);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, direction, direction);
+#undef SK_SAME_OFFSET
+static_assert(kExportOffsets.stride == sizeof(pf_state_export) && kS1301Offsets.stride == sizeof(pfsync_state_1301),
+              "record strides");
 
 inline const RecordOffsets& OffsetsFor(int stride) { return stride == 242 ? kS1301Offsets : kExportOffsets; }
 

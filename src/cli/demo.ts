@@ -46,7 +46,7 @@ export function register(program: Command): void {
       let t = performance.now();
       const sim = createSimKernel(spec);
       const genMs = performance.now() - t;
-      const table = await openTable({ sim });
+      const table = await openTable({ sim, workers });
       try {
         const { plan, report } = await table.kill([{ name: 'failed gateway', gateways }], { workers });
         const total = Object.values(report.phasesMs).reduce((a, v) => a + v, 0);

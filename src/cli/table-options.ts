@@ -111,16 +111,18 @@ export function workersFrom(o: TableOpts): number | undefined {
 
 /** Opens what the options name. A missing /dev/pf is an error; the simulator is never a fallback. */
 export async function openTableFrom(o: TableOpts, sel?: Selection): Promise<StateTable> {
+  const workers = workersFrom(o);
   if (o.backend === 'conntrack') {
     if (o.sim || o.device) throw badInput('--sim and --device are pf options; the conntrack backend reads the running kernel');
     return openTable({
       conntrack: { netns: o.netns, af: sel?.af, zone: sel?.zone, readFilter: sel?.mark ? { mark: sel.mark } : undefined },
+      workers,
     });
   }
   if (o.sim && o.device) throw badInput('--sim and --device exclude each other');
-  if (o.sim) return openTable({ sim: { file: o.sim, format: o.simFormat, version: Number(o.simVersion ?? 14) as 12 | 13 | 14 | 15 } });
+  if (o.sim) return openTable({ sim: { file: o.sim, format: o.simFormat, version: Number(o.simVersion ?? 14) as 12 | 13 | 14 | 15 }, workers });
   try {
-    return await openTable({ device: o.device ?? '/dev/pf' });
+    return await openTable({ device: o.device ?? '/dev/pf', workers });
   } catch (e) {
     if (e instanceof StatekillError && !o.device && (e.code === 'ENOENT' || e.code === 'ENODEV' || e.code === 'ENXIO'))
       throw new StatekillError(`${e.message}. To run against the simulated kernel, name a table with --sim FILE (or try \`statekill demo\`)`, e.errno, e.code);

@@ -39,6 +39,11 @@ function getPool(threads: number): Piscina {
   return pool;
 }
 
+/** Starts the workers ahead of use: their start-up then overlaps the table read. */
+export function warmSelectPool(threads = defaultWorkers()): void {
+  if (threads > 0) getPool(threads);
+}
+
 /** Ends the worker pool (the CLI calls this before exiting; idle workers also end by themselves). */
 export async function closeSelectPool(): Promise<void> {
   const p = pool;

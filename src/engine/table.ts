@@ -9,7 +9,7 @@ import { badInput } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
 import { buildPlan } from './plan.js';
-import { closeSelectPool } from './select.js';
+import { closeSelectPool, defaultWorkers, warmSelectPool } from './select.js';
 import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
@@ -22,6 +22,8 @@ export interface OpenOptions {
   conntrack?: ConntrackBackendOptions | true;
   /** Or any Backend (tests, other kernels). */
   backend?: Backend;
+  /** Selection worker threads to start now, so they are ready when the read ends (0 = none). */
+  workers?: number;
 }
 
 function isSimHandle(x: unknown): x is SimKernelHandle {
@@ -100,6 +102,12 @@ export class StateTable extends EventEmitter {
 const plansSnapshots = new WeakMap<Plan, Snapshot>();
 
 export async function openTable(opts: OpenOptions = {}): Promise<StateTable> {
+  const table = await openBackend(opts);
+  warmSelectPool(opts.workers ?? defaultWorkers());
+  return table;
+}
+
+async function openBackend(opts: OpenOptions): Promise<StateTable> {
   const chosen = [opts.device !== undefined, opts.sim !== undefined, opts.conntrack !== undefined, opts.backend !== undefined]
     .filter(Boolean).length;
   if (chosen > 1) throw badInput('openTable: name one of device, sim, conntrack or backend');
