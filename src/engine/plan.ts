@@ -3,8 +3,9 @@
  * and, for pf, each state's (id, creatorid) as the kernel exported them. No per-state objects.
  */
 import { native } from '../native/index.js';
+import { CT, CT_STRIDE } from '../backends/conntrack-record.js';
 import { compileSelection } from './compile.js';
-import { defaultWorkers, selectStates } from './select.js';
+import { defaultWorkers, selectStates, type Selected } from './select.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 const REASON_SELECTED = 0;
@@ -12,7 +13,14 @@ const REASON_PAIRED = 1;
 const REASON_AMBIGUOUS = 2;
 
 function gatherIds(snap: Snapshot, indices: Int32Array): { ids?: BigUint64Array; creatorids?: Uint32Array } {
-  if (snap.layout === 'ct') return {};
+  if (snap.layout === 'ct') {
+    // conntrack has no creator; its entry id (CTA_ID) stands in, big-endian so it prints as a number.
+    const ids = new BigUint64Array(indices.length);
+    const dv = new DataView(snap.bytes.buffer, snap.bytes.byteOffset, snap.bytes.byteLength);
+    const idv = new DataView(ids.buffer);
+    for (let i = 0; i < indices.length; i++) idv.setBigUint64(i * 8, BigInt(dv.getUint32(indices[i] * CT_STRIDE + CT.id, true)), false);
+    return { ids, creatorids: new Uint32Array(indices.length) };
+  }
   const ids = new BigUint64Array(indices.length);
   const creatorids = new Uint32Array(indices.length);
   native.pfGatherIds(snap.bytes, snap.layout === 'pf-1301' ? 242 : 384, indices, ids, creatorids);
@@ -22,10 +30,16 @@ function gatherIds(snap: Snapshot, indices: Int32Array): { ids?: BigUint64Array;
 export async function buildPlan(snap: Snapshot, selections: Selection[], opts: PlanOptions = {},
   phasesMs: Record<string, number> = {}): Promise<Plan> {
   const specs = selections.map((s, i) => compileSelection(s, i));
-  let t = performance.now();
+  const t = performance.now();
   const sel = await selectStates(snap, specs, opts.workers ?? defaultWorkers(), opts.signal);
   phasesMs.select = performance.now() - t;
-  t = performance.now();
+  return planFromSelected(snap, sel, selections, opts, phasesMs);
+}
+
+/** pair -> plan for a selection already made (buildPlan's second half; streamSelect selects per chunk). */
+export function planFromSelected(snap: Snapshot, sel: Selected, selections: Selection[], opts: PlanOptions = {},
+  phasesMs: Record<string, number> = {}): Plan {
+  let t = performance.now();
 
   const n = sel.indices.length;
   const killAmbiguous = opts.killAmbiguous ?? false;
