@@ -1,0 +1,93 @@
+/**
+ * Selection while the state table is still arriving: each chunk of a netlink GETSTATES stream goes
+ * to the worker pool as soon as it is parsed, so the first worker starts before the last state
+ * arrives. Pairing needs every state, so it runs once on the whole table after the stream ends.
+ */
+import type { PfNetlinkBackend } from '../backends/pf-netlink.js';
+import { DEFAULT_CHUNK_RECORDS } from '../backends/pf-netlink.js';
+import type { PfNetlinkReadFilter } from '../native/types-netlink.js';
+import { StatekillError } from '../errors.js';
+import { compileSelection } from './compile.js';
+import { planFromSelected } from './plan.js';
+import { defaultWorkers, selectStates, type Selected } from './select.js';
+import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
+
+export interface StreamSelectOptions {
+  workers?: number;
+  /** Records per chunk (default 65536; selectStates splits each chunk into >= 16k ranges). */
+  chunkRecords?: number;
+  filter?: PfNetlinkReadFilter;
+  signal?: AbortSignal;
+}
+
+export interface StreamSelectResult {
+  snapshot: Snapshot;
+  selected: Selected;
+  chunks: number;
+  /** From the request to the first parsed chunk, i.e. when the first selection was handed out. */
+  firstChunkMs: number;
+  /** From the request to NLMSG_DONE. */
+  readMs: number;
+  /** From the request until every chunk's selection was back. */
+  totalMs: number;
+}
+
+/** Streams the table and selects chunk by chunk; indices in the result refer to the whole snapshot. */
+export async function streamSelect(backend: PfNetlinkBackend, selections: Selection[],
+  opts: StreamSelectOptions = {}): Promise<StreamSelectResult> {
+  const specs = selections.map((s, i) => compileSelection(s, i));
+  const workers = opts.workers ?? defaultWorkers();
+  const t0 = performance.now();
+  let firstChunkMs = -1;
+  let whole: Snapshot | undefined;
+  const pending: Array<Promise<Selected>> = [];
+  try {
+    for await (const c of backend.readChunks(opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS, { filter: opts.filter })) {
+      opts.signal?.throwIfAborted();
+      if (firstChunkMs < 0) firstChunkMs = performance.now() - t0;
+      if (c.snapshot.count > 0) {
+        const offset = c.offset;
+        // Not awaited here: the next chunk is read while workers select this one.
+        const p = selectStates(c.snapshot, specs, workers, opts.signal).then((s) => ({
+          indices: s.indices.map((i) => i + offset),
+          masks: s.masks,
+        }));
+        p.catch(() => {}); // observed below by Promise.all; a rejection must not count as unhandled meanwhile
+        pending.push(p);
+      }
+      if (c.whole) whole = c.whole;
+    }
+  } catch (e) {
+    await Promise.allSettled(pending); // no selection left running or rejecting unobserved
+    throw e;
+  }
+  const readMs = performance.now() - t0;
+  if (!whole) throw new StatekillError('netlink state stream ended without the whole table', 5, 'EIO');
+  const parts = await Promise.all(pending);
+  const n = parts.reduce((a, p) => a + p.indices.length, 0);
+  const indices = new Int32Array(n);
+  const masks = new Uint32Array(n);
+  let o = 0;
+  for (const p of parts) { // chunks in stream order: indices stay ascending
+    indices.set(p.indices, o);
+    masks.set(p.masks, o);
+    o += p.indices.length;
+  }
+  return {
+    snapshot: whole,
+    selected: { indices, masks },
+    chunks: pending.length,
+    firstChunkMs,
+    readMs,
+    totalMs: performance.now() - t0,
+  };
+}
+
+/** streamSelect, then pair and plan on the whole table: the same plan buildPlan makes from read(). */
+export async function streamPlan(backend: PfNetlinkBackend, selections: Selection[],
+  opts: StreamSelectOptions & PlanOptions = {}): Promise<{ plan: Plan; snapshot: Snapshot; stream: StreamSelectResult }> {
+  const stream = await streamSelect(backend, selections, opts);
+  const phasesMs: Record<string, number> = { read: stream.readMs, firstChunk: stream.firstChunkMs, select: stream.totalMs };
+  const plan = planFromSelected(stream.snapshot, stream.selected, selections, opts, phasesMs);
+  return { plan, snapshot: stream.snapshot, stream };
+}
