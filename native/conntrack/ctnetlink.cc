@@ -459,7 +459,9 @@ void Delete(int fd, const uint8_t* records, const int32_t* indices, size_t n, in
     PutOrigTuple(m, rec);
     // The zone is part of the key: without it the kernel looks in zone 0 and answers ENOENT.
     if (Get<uint16_t>(rec, kZone)) m.Put16(CTA_ZONE, Get<uint16_t>(rec, kZone));
-    // The id pins the exact entry we read: a new connection reusing the tuple is left alone (ENOENT).
+    // The id pins the entry we read: a new connection reusing the tuple is left alone (ENOENT).
+    // Caveat: the kernel's id is siphash(entry address, master, netns, original tuple), so a new
+    // entry that the slab allocator places in the deleted entry's memory gets the same id again.
     if (rec[kFlags] & kHasId) m.Put32(CTA_ID, Get<uint32_t>(rec, kId));
   });
 }

@@ -19,7 +19,8 @@
  *    16  4   mark
  *    20  4   status       IPS_* bits
  *    24  4   timeout      seconds left
- *    28  4   id           CTA_ID (echoed on delete: a new entry reusing the tuple is not hit)
+ *    28  4   id           CTA_ID (echoed on delete: a new entry reusing the tuple is not hit, unless
+ *                         the kernel put it in the deleted entry's memory: the id hashes address+tuple)
  *    32 16   origSrc
  *    48 16   origDst
  *    64 16   replySrc
