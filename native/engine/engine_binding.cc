@@ -1,4 +1,5 @@
 // Engine kernels for JS: select (called by worker threads, one chunk per call), pair, gather ids.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -121,15 +122,10 @@ Napi::Value PfPair(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < ns; i++)
     if (sel[i] < 0 || size_t(sel[i]) >= count) throw Error(env, EINVAL, "pfPair: selected index out of range", "E_BAD_INPUT");
   bool alsoStack = info.Length() > 5 && info[5].ToBoolean();
-  engine::PairIndex index(base, o, count);
-  std::vector<int32_t> amb, cands;
-  for (size_t i = 0; i < ns; i++) {
-    cands.clear();
-    out[i] = index.PartnerOf(size_t(sel[i]), &cands);
-    if (out[i] == engine::kNoPartner && alsoStack) out[i] = index.PartnerOf(size_t(sel[i]), &cands, true);
-    if (out[i] == engine::kAmbiguous)
-      for (int32_t c : cands) amb.push_back(sel[i]), amb.push_back(c);
-  }
+  engine::PairResult pr = engine::PairOpposite(base, o, count, sel, ns, alsoStack);
+  std::copy(pr.partner.begin(), pr.partner.end(), out);
+  std::vector<int32_t> amb;
+  for (const auto& [s, c] : pr.ambiguous) amb.push_back(s), amb.push_back(c);
   Napi::Int32Array r = Napi::Int32Array::New(env, amb.size());
   if (!amb.empty()) std::memcpy(r.Data(), amb.data(), amb.size() * 4);
   return r;

@@ -2,46 +2,75 @@
 
 namespace engine {
 
-PairIndex::PairIndex(const uint8_t* base, const pf::RecordOffsets& o, size_t count) : base_(base), o_(o) {
+namespace {
+
+struct Want {
+  pf::KeyCmp key;
+  uint64_t hash;
+  uint8_t dir;
+  int32_t found = kNoPartner;
+  uint32_t matches = 0;
+};
+
+uint64_t WantHash(const pf::KeyCmp& k, uint8_t dir) { return pf::HashKey(k) ^ (uint64_t(dir) * 0x9e3779b97f4a7c15ull); }
+
+}  // namespace
+
+PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t count, const int32_t* selected,
+                        size_t nsel, bool alsoStack) {
+  size_t rules = alsoStack ? 2 : 1;
+  std::vector<Want> wants(nsel * rules);  // wants[s * rules + r]: rule 0 = pf's, rule 1 = other key
+  for (size_t s = 0; s < nsel; s++)
+    for (size_t r = 0; r < rules; r++) {
+      Want& w = wants[s * rules + r];
+      w.dir = pf::OppositeKey(base + size_t(selected[s]) * o.stride, o, r == 1, &w.key);
+      w.hash = WantHash(w.key, w.dir);
+    }
   size_t cap = 16;
-  while (cap < count * 2) cap <<= 1;
-  mask_ = cap - 1;
-  in_.assign(cap, 0);
-  out_.assign(cap, 0);
+  while (cap < wants.size() * 2) cap <<= 1;
+  size_t mask = cap - 1;
+  std::vector<uint32_t> slots(cap, 0);  // want index + 1; 0 = empty
+  for (size_t i = 0; i < wants.size(); i++) {
+    size_t b = wants[i].hash & mask;
+    while (slots[b]) b = (b + 1) & mask;
+    slots[b] = uint32_t(i + 1);
+  }
+  std::vector<std::pair<uint32_t, int32_t>> extra;  // (want, candidate) once a want has 2+ matches
   for (size_t i = 0; i < count; i++) {
     const uint8_t* rec = base + i * o.stride;
     uint8_t dir = rec[o.direction];
     if (dir != pf::kDirIn && dir != pf::kDirOut) continue;
     pf::KeyCmp k;
     pf::LoadKey(rec, o, pf::LookupSlotFor(dir), &k);
-    uint64_t h = pf::HashKey(k);
-    std::vector<uint64_t>& t = dir == pf::kDirIn ? in_ : out_;
-    size_t b = h & mask_;
-    while (t[b]) b = (b + 1) & mask_;
-    t[b] = (h >> 32 << 32) | uint64_t(i + 1);
+    uint64_t h = WantHash(k, dir);
+    for (size_t b = h & mask; slots[b]; b = (b + 1) & mask) {
+      Want& w = wants[slots[b] - 1];
+      if (w.hash != h || w.dir != dir || !(w.key == k)) continue;
+      if (++w.matches == 1) {
+        w.found = int32_t(i);
+      } else {
+        if (w.matches == 2) extra.emplace_back(slots[b] - 1, w.found);
+        extra.emplace_back(slots[b] - 1, int32_t(i));
+      }
+    }
   }
-}
-
-int32_t PairIndex::PartnerOf(size_t i, std::vector<int32_t>* candidates, bool nat) const {
-  const uint8_t* rec = base_ + i * o_.stride;
-  pf::KeyCmp k;
-  uint8_t dir = pf::OppositeKey(rec, o_, nat, &k);
-  const std::vector<uint64_t>& t = dir == pf::kDirIn ? in_ : out_;
-  uint64_t h = pf::HashKey(k);
-  int32_t found = kNoPartner;
-  size_t n = 0;
-  for (size_t b = h & mask_; t[b]; b = (b + 1) & mask_) {
-    if ((t[b] >> 32) != (h >> 32)) continue;
-    size_t j = size_t(t[b] & 0xffffffffu) - 1;
-    pf::KeyCmp c;
-    pf::LoadKey(base_ + j * o_.stride, o_, pf::LookupSlotFor(dir), &c);
-    if (!(c == k)) continue;
-    if (n++ == 0) found = int32_t(j);
-    if (candidates) candidates->push_back(int32_t(j));
+  PairResult r;
+  r.partner.resize(nsel);
+  std::vector<uint8_t> useRule(nsel, 0);
+  for (size_t s = 0; s < nsel; s++) {
+    const Want& w0 = wants[s * rules];
+    const Want* w = &w0;
+    if (w0.matches == 0 && alsoStack) {
+      w = &wants[s * rules + 1];
+      useRule[s] = 1;
+    }
+    r.partner[s] = w->matches == 0 ? kNoPartner : w->matches == 1 ? w->found : kAmbiguous;
   }
-  if (n > 1) return kAmbiguous;
-  if (candidates) candidates->clear();
-  return found;
+  for (const auto& [wi, cand] : extra) {
+    size_t s = wi / rules;
+    if (wi % rules == useRule[s] && r.partner[s] == kAmbiguous) r.ambiguous.emplace_back(selected[s], cand);
+  }
+  return r;
 }
 
 }  // namespace engine
