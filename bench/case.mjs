@@ -10,7 +10,15 @@
 // measured before and after generating it; `kernelCopyBytes` is the difference, and
 // `peakMinusKernelBytes` is the peak RSS without it (what statekill itself would need next to a
 // real kernel, plus Node's own baseline).
-import { createSimKernel, openTable, PfBackend } from '../dist/index.js';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// bench/run.mjs points STATEKILL_BENCH_ROOT at a private copy of dist/ and the addon, so that a
+// rebuild in the shared working tree during a long run cannot change (or break) what is measured.
+const lib = process.env.STATEKILL_BENCH_ROOT
+  ? pathToFileURL(path.join(process.env.STATEKILL_BENCH_ROOT, 'dist/index.js')).href
+  : new URL('../dist/index.js', import.meta.url).href;
+const { createSimKernel, openTable, PfBackend } = await import(lib);
 
 const spec = JSON.parse(process.argv[2] ?? '{}');
 const { method, states, seed = 1, workers = 2 } = spec;

@@ -9,7 +9,7 @@
 // full run only, docs/benchmarks.md and the README table (between <!-- bench:start --> and
 // <!-- bench:end -->). `--report-only` re-renders from the JSON without measuring.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,32 @@ const sh = (cmd, args) => {
   return r.status === 0 ? r.stdout.trim() : undefined;
 };
 
+// The pf cases run against a private copy of dist/ and the addon taken once at the start (other
+// work may rebuild the shared tree meanwhile); it is checked with a tiny case, retried if the tree
+// was caught mid-build. `--build` runs `npm run build:native` and `npm run build:ts` first.
+function snapshotBuild() {
+  if (flag('--build')) {
+    for (const s of ['build:native', 'build:ts']) {
+      const r = spawnSync('npm', ['run', s], { cwd: root, stdio: 'inherit' });
+      if (r.status !== 0) throw new Error(`npm run ${s} failed`);
+    }
+  }
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'statekill-bench-'));
+    cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
+    mkdirSync(path.join(dir, 'build/Release'), { recursive: true });
+    cpSync(path.join(root, 'build/Release/statekill.node'), path.join(dir, 'build/Release/statekill.node'));
+    cpSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
+    symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+    const r = spawnSync(process.execPath, [path.join(here, 'case.mjs'), JSON.stringify({ method: 'statekill', states: 20000, workers: 2 })], { encoding: 'utf8', env: { ...process.env, STATEKILL_BENCH_ROOT: dir } });
+    if (r.status === 0) return dir;
+    rmSync(dir, { recursive: true, force: true });
+    if (attempt >= 6) throw new Error(`dist/ or the addon does not work (run npm run build:native && npm run build:ts): ${r.stderr}`);
+    console.log(`the build in the working tree does not load (being rebuilt?); retrying in 10 s`);
+    spawnSync('sleep', ['10']);
+  }
+}
+
 export function machineFacts() {
   const cpus = os.cpus();
   return {
@@ -56,6 +82,8 @@ export function machineFacts() {
     node: process.version,
     v8: process.versions.v8,
     commit: sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
+    // Others share the working tree: uncommitted changes to the measured code are listed.
+    dirty: (sh('git', ['-C', root, 'status', '--porcelain', '--', 'src', 'native']) ?? '').split('\n').filter(Boolean).map((l) => l.slice(3)),
     loadavgAtStart: os.loadavg(),
   };
 }
@@ -67,6 +95,8 @@ const stats = (xs) => {
 };
 
 function runPf() {
+  const lib = snapshotBuild();
+  const env = { ...process.env, STATEKILL_BENCH_ROOT: lib };
   const runs = [];
   const t0 = Date.now();
   for (const n of sizes) {
@@ -74,7 +104,7 @@ function runPf() {
     for (let rep = 0; rep < reps; rep++) {
       for (const m of METHODS) {
         const spec = { method: m.method, states: n, seed: SEED, workers: m.workers };
-        const r = spawnSync(process.execPath, [path.join(here, 'case.mjs'), JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        const r = spawnSync(process.execPath, [path.join(here, 'case.mjs'), JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 20, env });
         if (r.status !== 0) throw new Error(`case ${JSON.stringify(spec)} exited ${r.status}: ${r.stderr}`);
         const out = JSON.parse(r.stdout.trim().split('\n').pop());
         runs.push({ key: m.key, rep, ...out });
@@ -109,6 +139,7 @@ function runPf() {
       summary.push(s);
     }
   }
+  rmSync(lib, { recursive: true, force: true });
   return { bench: 'pf-sim', quick, seed: SEED, profile: 'bench', sizes, elapsedS: (Date.now() - t0) / 1000, machine: machineFacts(), summary, runs };
 }
 
