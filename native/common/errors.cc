@@ -40,13 +40,19 @@ void RequireArgs(const Napi::CallbackInfo& info, size_t n, const char* fn) {
     throw Error(info.Env(), EINVAL, std::string(fn) + ": expected " + std::to_string(n) + " arguments", "EINVAL");
 }
 
-uint8_t* TypedArrayBytes(const Napi::Value& v, const char* what, size_t* len) {
+void* TypedArrayData(const Napi::Value& v, const char* what, size_t* elements) {
   if (!v.IsTypedArray()) throw Error(v.Env(), EINVAL, std::string(what) + " must be a typed array", "EINVAL");
   napi_typedarray_type t;
-  size_t n, off;
+  size_t off;
   void* data;
   napi_value ab;
-  napi_get_typedarray_info(v.Env(), v, &t, &n, &data, &ab, &off);
+  napi_get_typedarray_info(v.Env(), v, &t, elements, &data, &ab, &off);
+  return data;
+}
+
+uint8_t* TypedArrayBytes(const Napi::Value& v, const char* what, size_t* len) {
+  size_t n;
+  void* data = TypedArrayData(v, what, &n);
   *len = n * v.As<Napi::TypedArray>().ElementSize();
   return static_cast<uint8_t*>(data);
 }

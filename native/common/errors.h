@@ -23,18 +23,15 @@ Napi::Error Error(Napi::Env env, int err, const std::string& message, const char
 void RequireArgs(const Napi::CallbackInfo& info, size_t n, const char* fn);
 uint8_t* TypedArrayBytes(const Napi::Value& v, const char* what, size_t* len);
 
+// Data pointer and element count of any typed array, including views over a SharedArrayBuffer
+// (napi_get_typedarray_info works there on Node 20; Napi::ArrayBuffer on a SAB does not).
+void* TypedArrayData(const Napi::Value& v, const char* what, size_t* elements);
+
 template <typename T>
 T* TypedArrayOf(const Napi::Value& v, napi_typedarray_type want, const char* what, size_t* count) {
-  if (!v.IsTypedArray()) throw Error(v.Env(), EINVAL, std::string(what) + " must be a typed array", "EINVAL");
-  auto ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != want) throw Error(v.Env(), EINVAL, std::string(what) + " has the wrong element type", "EINVAL");
-  // napi_get_typedarray_info works on views over a SharedArrayBuffer on Node 20 (ArrayBuffer() does not).
-  napi_typedarray_type t;
-  size_t n, off;
-  void* data;
-  napi_value ab;
-  napi_get_typedarray_info(v.Env(), v, &t, &n, &data, &ab, &off);
-  *count = n;
+  void* data = TypedArrayData(v, what, count);
+  if (v.As<Napi::TypedArray>().TypedArrayType() != want)
+    throw Error(v.Env(), EINVAL, std::string(what) + " has the wrong element type", "EINVAL");
   return static_cast<T*>(data);
 }
 
