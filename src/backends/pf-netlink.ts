@@ -7,7 +7,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { StatekillError } from '../errors.js';
 import { native } from '../native/index.js';
-import type { PfNetlinkDescription, PfNetlinkHandle, PfNetlinkReadFilter } from '../native/types-netlink.js';
+import type { PfNetlinkDescription, PfNetlinkHandle, PfNetlinkReadFilter, PfNetlinkSimOptions } from '../native/types-netlink.js';
 import type { PfDeviceHandle, PfKillFilterArg } from '../native/types-pf.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import type { Backend, BackendDescription, Snapshot } from '../engine/types.js';
@@ -78,8 +78,8 @@ export class PfNetlinkBackend implements Backend {
     return new PfNetlinkBackend(new native.PfNetlink(), undefined, devicePath);
   }
 
-  /** A simulated kernel, chosen explicitly. `ops` limits what its family lists (e.g. [1, 2, 3, 4] = 14.0). */
-  static onSim(sim: SimKernelHandle, opts: { ops?: number[] } = {}): PfNetlinkBackend {
+  /** A simulated kernel, chosen explicitly. `ops` limits what its family lists (e.g. [1, 2, 3, 4] = 14.0); `corruptState` is a test fault. */
+  static onSim(sim: SimKernelHandle, opts: PfNetlinkSimOptions = {}): PfNetlinkBackend {
     return new PfNetlinkBackend(new native.PfNetlink(sim, opts), sim);
   }
 

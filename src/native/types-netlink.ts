@@ -74,9 +74,17 @@ export interface PfNlParsedRuleAddr {
   type: number;
 }
 
+/** Simulated-kernel options. */
+export interface PfNetlinkSimOptions {
+  /** The commands the simulated family lists (default: the personality's, e.g. [1, 2, 3, 4] = an early 14.0). */
+  ops?: number[];
+  /** Fault injection for tests: the n-th (0-based) state message of every dump carries a 3-byte PF_ST_RULE. */
+  corruptState?: number;
+}
+
 export interface NetlinkNative {
   /** `new PfNetlink()` = the real kernel (FreeBSD 14+; ENOTSUP elsewhere); `new PfNetlink(sim, { ops })` = a simulated one. ENOENT when the kernel has no pfctl family. */
-  PfNetlink: new (sim?: SimKernelHandle, opts?: { ops?: number[] }) => PfNetlinkHandle;
+  PfNetlink: new (sim?: SimKernelHandle, opts?: PfNetlinkSimOptions) => PfNetlinkHandle;
   /** The simulated kernel's GETSTATES message for one 384-byte record (test hook). */
   pfNlEncodeState(record: Uint8Array, major?: 14 | 15): Uint8Array;
   /** statekill's decode of one state message into a 384-byte record (test hook). */

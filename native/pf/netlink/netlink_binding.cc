@@ -88,7 +88,8 @@ class PfNetlink : public Napi::ObjectWrap<PfNetlink> {
   }
 
   // new PfNetlink()                      the real kernel (FreeBSD 14+)
-  // new PfNetlink(sim, { ops?: number[] }) a SimKernel; `ops` = what its family lists (e.g. 14.0's 1-4)
+  // new PfNetlink(sim, { ops?: number[], corruptState?: n }) a SimKernel; `ops` = what its family lists
+  // (e.g. 14.0's 1-4); `corruptState` = fault injection for tests (the n-th state message is malformed)
   explicit PfNetlink(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PfNetlink>(info) {
     Napi::Env env = info.Env();
     pf::nl::EndpointFactory factory;
@@ -103,7 +104,14 @@ class PfNetlink : public Napi::ObjectWrap<PfNetlink> {
         for (uint32_t i = 0; i < a.Length(); i++) ops.push_back(a.Get(i).ToNumber().Uint32Value());
         if (k->personality().major < 14) ops.clear();  // no family before 14, whatever is asked
       }
-      factory = [k, ops] { return std::make_unique<pf::sim::NetlinkResponder>(k, ops); };
+      int64_t corrupt = -1;
+      if (info.Length() > 1 && info[1].IsObject() && info[1].As<Napi::Object>().Get("corruptState").IsNumber())
+        corrupt = info[1].As<Napi::Object>().Get("corruptState").ToNumber().Int64Value();
+      factory = [k, ops, corrupt] {
+        auto r = std::make_unique<pf::sim::NetlinkResponder>(k, ops);
+        r->CorruptStateMessage(corrupt);
+        return r;
+      };
     } else {
       throw Error(env, EINVAL, "PfNetlink: expected nothing (the real kernel) or a SimKernel", "E_BAD_INPUT");
     }

@@ -121,6 +121,7 @@ void NetlinkResponder::HandleGetStates(const Msg& m) {
     return;
   }
   filter_ = f;
+  emitted_ = 0;
   dumping_ = true;
   cursor_ = 0;
   dumpSeq_ = m.seq;
@@ -153,7 +154,17 @@ void NetlinkResponder::ProduceDump(size_t budget) {
   while (out_.size() < budget && cursor_ < int32_t(t.capacity())) {
     const Table::Slot& slot = t.at(cursor_++);
     if (!slot.live || !DumpMatches(slot.rec)) continue;
+    size_t start = out_.size();
     EncodeStateMsg(out_, slot.rec, kSimPfFamilyId, kFMulti, dumpSeq_, dumpPid_, major);
+    if (emitted_++ == corruptAt_) {
+      std::vector<uint8_t>& b = out_.bytes();
+      for (size_t o = start + kHdrLen + kGenlHdrLen; o + kAttrHdrLen <= b.size(); o += Align4(Rd16(&b[o])))
+        if ((Rd16(&b[o + 2]) & kNlaTypeMask) == kStRule) {
+          uint16_t bad = kAttrHdrLen + 3;  // still padded to the same 8 bytes: framing stays intact
+          std::memcpy(&b[o], &bad, 2);
+          break;
+        }
+    }
   }
   if (cursor_ >= int32_t(t.capacity())) {
     Done(dumpSeq_, dumpPid_, 0);

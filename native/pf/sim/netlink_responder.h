@@ -27,6 +27,9 @@ class NetlinkResponder : public nl::Endpoint {
   void Send(const uint8_t* p, size_t n) override;
   size_t Recv(uint8_t* buf, size_t cap) override;
   std::string Name() const override { return "netlink (" + k_->Name() + ")"; }
+  // Fault injection for tests: the n-th state message of every dump (0-based) gets a 3-byte
+  // PF_ST_RULE, as a buggy or foreign kernel might send.
+  void CorruptStateMessage(int64_t n) { corruptAt_ = n; }
 
  private:
   void Handle(const nl::Msg& m);
@@ -49,6 +52,8 @@ class NetlinkResponder : public nl::Endpoint {
   int32_t cursor_ = 0;
   uint32_t dumpSeq_ = 0, dumpPid_ = 0;
   StateFilter filter_;
+  int64_t corruptAt_ = -1;
+  int64_t emitted_ = 0;
 };
 
 }  // namespace pf::sim
