@@ -1,7 +1,8 @@
 /** statekill kill: select, pair, kill only those states. */
 import type { Command } from 'commander';
+import { badInput } from '../errors.js';
 import { ExitCode, EXIT_KILL_FAILED } from './main.js';
-import { addSelectOptions, addTableOptions, openTableFrom, selectionFrom, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
+import { addSelectOptions, addTableOptions, openTableFrom, saveSimAfter, selectionFrom, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
 import { reportJson, reportText } from './report.js';
 
 interface KillOpts extends TableOpts, SelectOpts {
@@ -25,7 +26,8 @@ export function register(program: Command): void {
     .action(async (o: KillOpts) => {
       const backend = o.backend ?? 'pf';
       const selection = selectionFrom(o, backend);
-      if (o.pairRule !== 'kernel' && o.pairRule !== 'kernel+stack') throw new (await import('../errors.js')).StatekillError(`--pair-rule: expected 'kernel' or 'kernel+stack'`, 22, 'E_BAD_INPUT');
+      if (o.pairRule !== 'kernel' && o.pairRule !== 'kernel+stack') throw badInput(`--pair-rule: expected 'kernel' or 'kernel+stack'`);
+      if (o.simSave && !o.sim) throw badInput('--sim-save needs --sim');
       const workers = workersFrom(o);
       const table = await openTableFrom(o, selection);
       try {
@@ -33,6 +35,7 @@ export function register(program: Command): void {
           pair: o.pair, pairRule: o.pairRule, killAmbiguous: o.killAmbiguous, workers, dryRun: o.dryRun,
         });
         process.stdout.write(`${o.json ? reportJson(plan, report) : reportText(report, table.describe().target)}\n`);
+        await saveSimAfter(o, table);
         if (report.failed > 0) throw new ExitCode(EXIT_KILL_FAILED);
       } finally {
         await table.close();

@@ -7,7 +7,7 @@ import { StatekillError, badInput } from '../errors.js';
 import { parseCidr } from '../engine/addr.js';
 import { openTable, type StateTable } from '../engine/table.js';
 import { parseProto } from '../table/records.js';
-import type { TableFormat } from '../table/file.js';
+import { saveTableFile, type TableFormat } from '../table/file.js';
 import type { Selection } from '../engine/types.js';
 
 export interface TableOpts {
@@ -15,6 +15,7 @@ export interface TableOpts {
   sim?: string;
   simVersion?: string;
   simFormat?: TableFormat;
+  simSave?: string;
   backend?: 'pf' | 'conntrack';
   netns?: string;
   workers?: string;
@@ -45,6 +46,7 @@ export function addTableOptions(cmd: Command): Command {
     .option('--sim <file>', 'run against the simulated pf kernel loaded with this table (JSON Lines or a raw dump)')
     .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel').choices(['12', '13', '14', '15']).default('14'))
     .addOption(new Option('--sim-format <fmt>', 'format of --sim FILE (default: detected)').choices(['jsonl', 'pf-export', 'pf-1301']))
+    .option('--sim-save <file>', 'after the command, write the simulated table (JSON Lines) to this file')
     .addOption(new Option('--backend <kind>', 'kernel interface').choices(['pf', 'conntrack']).default('pf'))
     .option('--netns <name>', 'conntrack: network namespace (a name under /run/netns or a path)')
     .option('--workers <n>', 'selection worker threads (0 = inline)');
@@ -103,6 +105,14 @@ export function selectionFrom(o: SelectOpts, backend: 'pf' | 'conntrack'): Selec
   if (o.zone) s.zone = int(o.zone, '--zone', 0, 65535);
   if (o.replyDst) s.replyDst = parseCidr(o.replyDst, '--reply-dst');
   return s;
+}
+
+/** --sim-save: the simulated kernel lives only in this process, so keep what the command left. */
+export async function saveSimAfter(o: TableOpts, table: StateTable): Promise<void> {
+  if (!o.simSave) return;
+  if (!o.sim) throw badInput('--sim-save needs --sim');
+  const snap = await table.snapshot();
+  saveTableFile(o.simSave, snap.bytes, snap.count, snap.layout, 'jsonl');
 }
 
 export function workersFrom(o: TableOpts): number | undefined {
