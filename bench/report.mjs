@@ -49,7 +49,7 @@ function yTicks(lo, hi) {
 }
 
 /** One panel: series = [{ label, points: [{ n, median, min, max }] }]. Returns SVG elements. */
-function panel({ x0, y0, w, h, title, xLabel, series }) {
+function panel({ x0, y0, w, h, title, xLabel, series, colors = COLORS }) {
   const pts = series.flatMap((s) => s.points);
   const ns = [...new Set(pts.map((p) => p.n))].sort((a, b) => a - b);
   if (!ns.length) return `<text x="${x0 + w / 2}" y="${y0 + h / 2}" text-anchor="middle" class="t">${esc(title)}: no data</text>`;
@@ -75,7 +75,7 @@ function panel({ x0, y0, w, h, title, xLabel, series }) {
   el.push(`<text x="${x0 + L + pw / 2}" y="${y0 + h - 8}" text-anchor="middle" class="t">${esc(xLabel)}</text>`);
   el.push(`<text transform="translate(${x0 + 14},${y0 + T + ph / 2}) rotate(-90)" text-anchor="middle" class="t">time, log scale (dot median, bar min–max)</text>`);
   series.forEach((s, i) => {
-    const c = COLORS[i % COLORS.length];
+    const c = colors[i % colors.length];
     const p = [...s.points].sort((a, b) => a.n - b.n);
     const d = p.map((q, j) => `${j ? 'L' : 'M'}${X(q.n).toFixed(1)},${Y(q.median).toFixed(1)}`).join(' ');
     el.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="2"${DASH[s.key] ? ` stroke-dasharray="${DASH[s.key]}"` : ''}/>`);
@@ -86,7 +86,7 @@ function panel({ x0, y0, w, h, title, xLabel, series }) {
     }
   });
   // Legend under the plot, top-left inside it would hide the small-size points.
-  return { svg: el.join('\n'), legend: series.map((s, i) => ({ label: s.label, color: COLORS[i % COLORS.length], dash: DASH[s.key] })) };
+  return { svg: el.join('\n'), legend: series.map((s, i) => ({ label: s.label, color: colors[i % colors.length], dash: DASH[s.key] })) };
 }
 
 export function chartSvg(pf, ct) {
@@ -107,7 +107,7 @@ export function chartSvg(pf, ct) {
   }
   const left = panel({ x0: 0, y0: 40, w: 560, h: PH, title: 'pf: simulated FreeBSD 14 kernel', xLabel: 'states in the table (log scale)', series: pfSeries });
   const right = ctSeries.length
-    ? panel({ x0: 580, y0: 40, w: 420, h: PH, title: 'Linux conntrack: real kernel', xLabel: 'conntrack entries (log scale)', series: ctSeries })
+    ? panel({ x0: 580, y0: 40, w: 420, h: PH, title: 'Linux conntrack: real kernel', xLabel: 'conntrack entries (log scale)', series: ctSeries, colors: ['#2ca02c', '#17becf', '#ff7f0e', '#8c564b', '#7f7f7f'] })
     : { svg: `<text x="790" y="${40 + PH / 2}" text-anchor="middle" class="t">Linux conntrack: ${esc(ct?.skipped ?? 'not measured')}</text>`, legend: [] };
   const legend = (items, x0, y0) =>
     items
@@ -199,7 +199,7 @@ function machineLine(m) {
 }
 
 /** The generated tables (also what goes into the README between the markers). */
-export function tablesMd(pf, ct, nl, { chartPath = 'bench/results/chart.svg' } = {}) {
+export function tablesMd(pf, ct, nl, { chartPath = 'bench/results/chart.svg', compact = false } = {}) {
   const L = [];
   L.push(machineLine(pf?.machine ?? ct?.machine), '');
   if (pf) {
@@ -213,20 +213,20 @@ export function tablesMd(pf, ct, nl, { chartPath = 'bench/results/chart.svg' } =
       const sk = get(pf, HEADLINE, n), fl = get(pf, 'flush', n), gw = get(pf, 'gateway-kill', n);
       L.push(`| ${fmtN(n)} | ${keys.map((k) => { const s = get(pf, k, n); return s ? spread(s.ms) : '–'; }).join(' | ')} | ${sk && fl ? x(sk.ms.median / fl.ms.median) : '–'} | ${sk && gw ? x(sk.ms.median / gw.ms.median) : '–'} |`);
     }
-    L.push('', `**Where statekill's time goes** (${HEADLINE}, median ms per phase; read = copying the table out of the kernel, select = matching the gateway, pair = finding partners, plan = id lists, kill = by-id kill ioctls):`, '');
+    if (!compact) L.push('', `**Where statekill's time goes** (${HEADLINE}, median ms per phase; read = copying the table out of the kernel, select = matching the gateway, pair = finding partners, plan = id lists, kill = by-id kill ioctls):`, '');
     const phases = ['read', 'select', 'pair', 'plan', 'kill'];
-    L.push(`| states | ${phases.join(' | ')} | total (wall) | killed |`, `|---:|${phases.map(() => '---:').join('|')}|---:|---:|`);
-    for (const n of sizes) {
+    if (!compact) L.push(`| states | ${phases.join(' | ')} | total (wall) | killed |`, `|---:|${phases.map(() => '---:').join('|')}|---:|---:|`);
+    for (const n of compact ? [] : sizes) {
       const s = get(pf, HEADLINE, n);
       if (!s?.phasesMs) continue;
       L.push(`| ${fmtN(n)} | ${phases.map((p) => (s.phasesMs[p] ? `${fmtMs(s.phasesMs[p].median)} (${((100 * s.phasesMs[p].median) / s.ms.median).toFixed(0)}%)` : '–')).join(' | ')} | ${fmtMs(s.ms.median)} | ${s.killed} |`);
     }
-    L.push('', `**Memory** (${HEADLINE}, median peak RSS of the case process). The simulated kernel keeps its own copy of the table in the same process; "kernel copy" is the RSS growth from generating it, measured before statekill reads anything, and "peak − kernel copy" is what statekill needs beside a real kernel (including Node's own ~60 MiB).`, '');
-    L.push('| states | raw table (n × 384 B) | kernel copy | peak RSS | peak − kernel copy | ÷ raw (with copy) | ÷ raw (without copy) |', '|---:|---:|---:|---:|---:|---:|---:|');
-    for (const n of sizes) {
+    if (!compact) L.push('', `**Memory** (${HEADLINE}, median peak RSS of the case process). The simulated kernel keeps its own copy of the table in the same process; "kernel copy" is the RSS growth from generating it, measured before statekill reads anything, and "peak − kernel copy" is what statekill needs beside a real kernel (including Node's own ~60 MiB).`, '');
+    if (!compact) L.push('| states | raw table (n × 384 B) | kernel copy | peak RSS | peak − kernel copy | ÷ raw (with copy) | ÷ raw (without copy) | growth during the kill ÷ raw |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const n of compact ? [] : sizes) {
       const s = get(pf, HEADLINE, n);
       if (!s) continue;
-      L.push(`| ${fmtN(n)} | ${MiB(s.rawBytes)} | ${MiB(s.kernelCopyBytes.median)} | ${MiB(s.peakRssBytes.median)} | ${MiB(s.peakMinusKernelBytes.median)} | ${x(s.peakRssBytes.median / s.rawBytes)} | ${x(s.peakMinusKernelBytes.median / s.rawBytes)} |`);
+      L.push(`| ${fmtN(n)} | ${MiB(s.rawBytes)} | ${MiB(s.kernelCopyBytes.median)} | ${MiB(s.peakRssBytes.median)} | ${MiB(s.peakMinusKernelBytes.median)} | ${x(s.peakRssBytes.median / s.rawBytes)} | ${x(s.peakMinusKernelBytes.median / s.rawBytes)} | ${x((s.peakRssBytes.median - s.rssAfterGenBytes.median) / s.rawBytes)} |`);
     }
     L.push('');
   }
@@ -285,7 +285,7 @@ export function render({ quick = false } = {}) {
     const r = readFileSync(readme, 'utf8');
     const a = r.indexOf(START), b = r.indexOf(END);
     if (a >= 0 && b > a) {
-      writeFileSync(readme, r.slice(0, a + START.length) + '\n' + tablesMd(pf, ct, nl, { chartPath: 'bench/results/chart.svg' }) + '\n' + r.slice(b));
+      writeFileSync(readme, r.slice(0, a + START.length) + '\n' + tablesMd(pf, ct, nl, { chartPath: 'bench/results/chart.svg', compact: true }) + '\nPhases, memory and the reasons for missed targets: [docs/benchmarks.md](docs/benchmarks.md).\n' + '\n' + r.slice(b));
       wrote.push(readme);
     } else console.log(`README.md has no ${START} / ${END} markers: the table is in docs/benchmarks.md only`);
   } else console.log('README.md does not exist yet: the table is in docs/benchmarks.md only');

@@ -83,7 +83,7 @@ export function machineFacts() {
     v8: process.versions.v8,
     commit: sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
     // Others share the working tree: uncommitted changes to the measured code are listed.
-    dirty: (sh('git', ['-C', root, 'status', '--porcelain', '--', 'src', 'native']) ?? '').split('\n').filter(Boolean).map((l) => l.slice(3)),
+    dirty: (spawnSync('git', ['-C', root, 'status', '--porcelain', '--', 'src', 'native'], { encoding: 'utf8' }).stdout ?? '').split('\n').filter(Boolean).map((l) => l.slice(3)),
     loadavgAtStart: os.loadavg(),
   };
 }
