@@ -1,5 +1,8 @@
 #include "engine/pair.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace engine {
 
 namespace {
@@ -35,25 +38,41 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
     while (slots[b]) b = (b + 1) & mask;
     slots[b] = uint32_t(i + 1);
   }
-  std::vector<std::pair<uint32_t, int32_t>> extra;  // (want, candidate) once a want has 2+ matches
-  for (size_t i = 0; i < count; i++) {
-    const uint8_t* rec = base + i * o.stride;
-    uint8_t dir = rec[o.direction];
-    if (dir != pf::kDirIn && dir != pf::kDirOut) continue;
-    pf::KeyCmp k;
-    pf::LoadKey(rec, o, pf::LookupSlotFor(dir), &k);
-    uint64_t h = WantHash(k, dir);
-    for (size_t b = h & mask; slots[b]; b = (b + 1) & mask) {
-      Want& w = wants[slots[b] - 1];
-      if (w.hash != h || w.dir != dir || !(w.key == k)) continue;
-      if (++w.matches == 1) {
-        w.found = int32_t(i);
-      } else {
-        if (w.matches == 2) extra.emplace_back(slots[b] - 1, w.found);
-        extra.emplace_back(slots[b] - 1, int32_t(i));
+  // The probe pass, split across threads for large tables: each scans its own range and records
+  // (want, record) hits; hits are then applied in record order, so any thread count agrees.
+  using Hits = std::vector<std::pair<uint32_t, int32_t>>;
+  auto scan = [&](size_t from, size_t to, Hits* hits) {
+    for (size_t i = from; i < to; i++) {
+      const uint8_t* rec = base + i * o.stride;
+      uint8_t dir = rec[o.direction];
+      if (dir != pf::kDirIn && dir != pf::kDirOut) continue;
+      pf::KeyCmp k;
+      pf::LoadKey(rec, o, pf::LookupSlotFor(dir), &k);
+      uint64_t h = WantHash(k, dir);
+      for (size_t b = h & mask; slots[b]; b = (b + 1) & mask) {
+        const Want& w = wants[slots[b] - 1];
+        if (w.hash == h && w.dir == dir && w.key == k) hits->emplace_back(slots[b] - 1, int32_t(i));
       }
     }
-  }
+  };
+  size_t threads = count < 262144 ? 1 : std::min<size_t>(4, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<Hits> hits(threads);
+  std::vector<std::thread> pool;
+  size_t per = (count + threads - 1) / threads;
+  for (size_t t = 1; t < threads; t++) pool.emplace_back(scan, std::min(count, t * per), std::min(count, (t + 1) * per), &hits[t]);
+  scan(0, std::min(count, per), &hits[0]);
+  for (auto& th : pool) th.join();
+  std::vector<std::pair<uint32_t, int32_t>> extra;  // (want, candidate) once a want has 2+ matches
+  for (const Hits& hs : hits)
+    for (const auto& [wi, i] : hs) {
+      Want& w = wants[wi];
+      if (++w.matches == 1) {
+        w.found = i;
+      } else {
+        if (w.matches == 2) extra.emplace_back(wi, w.found);
+        extra.emplace_back(wi, i);
+      }
+    }
   PairResult r;
   r.partner.resize(nsel);
   std::vector<uint8_t> useRule(nsel, 0);
