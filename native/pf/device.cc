@@ -56,7 +56,11 @@ void Device::Probe() {
     ps.ps_req_version = v;
     int e = t_->Ioctl(DIOCGETSTATESV2, &ps);
     if (e == 0) {
-      if (ps.ps_len < 0 || ps.ps_len % 384 != 0)
+      if (ps.ps_len < 0)
+        throw DeviceError(E2BIG, "E2BIG",
+                          name_ + ": DIOCGETSTATESV2 size probe overflowed (" + std::to_string(ps.ps_len) +
+                              "): the table is larger than one pf state read can return (2 GiB); nothing read or killed");
+      if (ps.ps_len % 384 != 0)
         throw DeviceError(EPROTO, "E_ABI_MISMATCH",
                           name_ + ": DIOCGETSTATESV2 size probe returned " + std::to_string(ps.ps_len) +
                               " bytes, not a multiple of the 384-byte pf_state_export; refusing to read or kill");
@@ -73,7 +77,11 @@ void Device::Probe() {
     pfioc_states ps{};
     int e = t_->Ioctl(DIOCGETSTATES, &ps);
     if (e == 0) {
-      if (ps.ps_len < 0 || ps.ps_len % 242 != 0)
+      if (ps.ps_len < 0)
+        throw DeviceError(E2BIG, "E2BIG",
+                          name_ + ": DIOCGETSTATES size probe overflowed (" + std::to_string(ps.ps_len) +
+                              "): the table is larger than one pf state read can return (2 GiB); nothing read or killed");
+      if (ps.ps_len % 242 != 0)
         throw DeviceError(EPROTO, "E_ABI_MISMATCH",
                           name_ + ": DIOCGETSTATES size probe returned " + std::to_string(ps.ps_len) +
                               " bytes, not a multiple of the 242-byte pfsync_state; refusing to read or kill");
@@ -103,12 +111,14 @@ size_t Device::ProbeBytes() {
     ps.ps_req_version = v2Version_;
     int e = t_->Ioctl(DIOCGETSTATESV2, &ps);
     if (e) throw DeviceError(e, "", name_ + ": DIOCGETSTATESV2 size probe failed: " + std::strerror(e));
+    if (ps.ps_len < 0) throw DeviceError(E2BIG, "E2BIG", name_ + ": the table is larger than one pf state read can return (2 GiB)");
     return size_t(ps.ps_len);
   }
   if (read_ == ReadPath::Struct1301) {
     pfioc_states ps{};
     int e = t_->Ioctl(DIOCGETSTATES, &ps);
     if (e) throw DeviceError(e, "", name_ + ": DIOCGETSTATES size probe failed: " + std::strerror(e));
+    if (ps.ps_len < 0) throw DeviceError(E2BIG, "E2BIG", name_ + ": the table is larger than one pf state read can return (2 GiB)");
     return size_t(ps.ps_len);
   }
   throw DeviceError(ENODEV, "E_NO_PF", name_ + ": this kernel offers no state read ioctl");

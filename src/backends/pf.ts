@@ -10,6 +10,8 @@ import type { SimKernelHandle } from '../native/types-sim.js';
 import type { Backend, BackendDescription, Snapshot } from '../engine/types.js';
 
 const MAX_READ_ATTEMPTS = 5;
+// ps_len is a C int: one state read returns at most 2 GiB (about 5.5M export records).
+const MAX_READ_BYTES = 0x7fffffff;
 
 export class PfBackend implements Backend {
   private constructor(
@@ -49,7 +51,7 @@ export class PfBackend implements Backend {
     let need = this.dev.probeBytes();
     for (let attempt = 1; attempt <= MAX_READ_ATTEMPTS; attempt++) {
       // Room for growth between probe and fetch (pf-abi.md section 6): 25% plus 64 records.
-      const cap = Math.ceil((need * 1.25) / elem) * elem + 64 * elem;
+      const cap = Math.min(Math.ceil((need * 1.25) / elem) * elem + 64 * elem, Math.floor(MAX_READ_BYTES / elem) * elem);
       const bytes = new Uint8Array(new SharedArrayBuffer(cap));
       const r = this.dev.read(bytes);
       if (!r.truncated) {
@@ -60,6 +62,9 @@ export class PfBackend implements Backend {
           hasRouteInfo: r.hasRouteInfo,
         };
       }
+      if (cap === Math.floor(MAX_READ_BYTES / elem) * elem)
+        throw new StatekillError(`the state table (${Math.floor(r.needed / elem)} states) is larger than one pf state read can ` +
+          `return (2 GiB of ${elem}-byte records); nothing was killed`, 7, 'E2BIG');
       need = Math.max(r.needed, cap);
     }
     throw new StatekillError(`the state table kept growing faster than it could be read (${MAX_READ_ATTEMPTS} attempts)`, 11, 'EAGAIN');
