@@ -218,7 +218,7 @@ describe('malformed state messages are rejected, naming the attribute', () => {
     const m = await fresh();
     const [o] = attrs(m).get(8)!; // PF_ST_PEER_DST, the last attribute
     dv(m).setUint16(o - 4, 0x4000, true);
-    rejects(m, /runs past/);
+    rejects(m, /PF_ST_PEER_DST \(8\) length 16384 runs past/);
   });
 
   it('a message length running past the data', async () => {

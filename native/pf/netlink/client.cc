@@ -27,7 +27,7 @@ void Client::Resolve() {
   Writer w;
   uint32_t seq = NextSeq();
   AddGetFamily(w, seq, kFamilyName);
-  cmd().Send(w.bytes().data(), w.size());
+  cmd().Send(w.data(), w.size());
   cmdRx_.resize(kRecvBytes);
   bool got = false;
   for (;;) {
@@ -91,7 +91,7 @@ void Client::StartStates(const StateQuery& q) {
   Writer w;
   dumpSeq_ = NextSeq();
   AddGetStates(w, fam_.id, dumpSeq_, q);
-  dump_->Send(w.bytes().data(), w.size());
+  dump_->Send(w.data(), w.size());
   dumping_ = true;
 }
 
@@ -165,7 +165,7 @@ KillTally Client::KillByIds(const uint64_t* ids, const uint32_t* creators, size_
       pending++;
     }
     if (pending == 0) continue;
-    cmd().Send(w.bytes().data(), w.size());
+    cmd().Send(w.data(), w.size());
     while (pending > 0) {
       size_t got = cmd().Recv(cmdRx_.data(), cmdRx_.size());
       if (got == 0) throw NlError(EIO, "EIO", "netlink: KILLSTATES replies stopped early");
@@ -211,7 +211,7 @@ uint32_t Client::Kill(uint8_t command, const KillFilter& f) {
   Writer w;
   uint32_t seq = NextSeq();
   AddKillStates(w, fam_.id, command, seq, f);
-  cmd().Send(w.bytes().data(), w.size());
+  cmd().Send(w.data(), w.size());
   cmdRx_.resize(kRecvBytes);
   int64_t killed = -1;
   for (;;) {

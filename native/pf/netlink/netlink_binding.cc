@@ -259,7 +259,7 @@ Napi::Value EncodeState(const Napi::CallbackInfo& info) {
   int major = info.Length() > 1 && info[1].IsNumber() ? info[1].ToNumber().Int32Value() : 14;
   pf::nl::Writer w;
   pf::sim::EncodeStateMsg(w, s, pf::sim::kSimPfFamilyId, pf::nl::kFMulti, 1, 0, major);
-  return Napi::Buffer<uint8_t>::Copy(env, w.bytes().data(), w.size());
+  return Napi::Buffer<uint8_t>::Copy(env, w.data(), w.size());
 }
 
 // pfNlDecodeState(message: Uint8Array): Uint8Array(384); throws EBADMSG naming the attribute.
@@ -289,7 +289,7 @@ Napi::Value BuildKill(const Napi::CallbackInfo& info) {
     throw Error(env, EINVAL, "pfNlBuildKill: cmd must be 8 or 9", "E_BAD_INPUT");
   pf::nl::Writer w;
   pf::nl::AddKillStates(w, pf::sim::kSimPfFamilyId, uint8_t(cmd), 1, f);
-  return Napi::Buffer<uint8_t>::Copy(env, w.bytes().data(), w.size());
+  return Napi::Buffer<uint8_t>::Copy(env, w.data(), w.size());
 }
 
 // pfNlParseKill(bytes): what the kernel parses from a request, or { errno }.

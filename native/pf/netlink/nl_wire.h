@@ -51,12 +51,13 @@ inline uint64_t Rd64(const uint8_t* p) {
 // Appends messages; offsets (not pointers) survive the buffer growing.
 class Writer {
  public:
-  std::vector<uint8_t>& bytes() { return b_; }
-  size_t size() const { return b_.size(); }
-  void clear() { b_.clear(); }
+  const uint8_t* data() const { return b_.data(); }
+  uint8_t* data() { return b_.data(); }
+  size_t size() const { return size_; }
+  void clear() { size_ = 0; }
 
   size_t BeginMsg(uint16_t type, uint16_t flags, uint32_t seq, uint32_t pid = 0) {
-    size_t off = b_.size();
+    size_t off = size_;
     Put32(0);
     Put16(type);
     Put16(flags);
@@ -66,16 +67,16 @@ class Writer {
   }
   void Genl(uint8_t cmd, uint8_t version) {
     uint8_t g[4] = {cmd, version, 0, 0};
-    b_.insert(b_.end(), g, g + 4);
+    std::memcpy(Grow(4), g, 4);
   }
-  void EndMsg(size_t off) { Patch32(off, uint32_t(b_.size() - off)); }
+  void EndMsg(size_t off) { Patch32(off, uint32_t(size_ - off)); }
 
   void Attr(uint16_t type, const void* data, size_t len) {
-    Put16(uint16_t(kAttrHdrLen + len));
-    Put16(type);
-    const uint8_t* p = static_cast<const uint8_t*>(data);
-    b_.insert(b_.end(), p, p + len);
-    b_.resize(Align4(b_.size()), 0);
+    uint8_t* p = Grow(Align4(kAttrHdrLen + len));
+    uint16_t h[2] = {uint16_t(kAttrHdrLen + len), type};
+    std::memcpy(p, h, 4);
+    std::memcpy(p + 4, data, len);
+    std::memset(p + 4 + len, 0, Align4(kAttrHdrLen + len) - kAttrHdrLen - len);
   }
   void U8(uint16_t t, uint8_t v) { Attr(t, &v, 1); }
   void U16(uint16_t t, uint16_t v) { Attr(t, &v, 2); }
@@ -84,19 +85,29 @@ class Writer {
   void Str(uint16_t t, const char* s, size_t max) { Attr(t, s, strnlen(s, max - 1) + 1); }
 
   size_t BeginNested(uint16_t type) {
-    size_t off = b_.size();
+    size_t off = size_;
     Put16(0);
     Put16(type);  // FreeBSD's writers leave NLA_F_NESTED clear; readers mask it either way
     return off;
   }
-  void EndNested(size_t off) { Patch16(off, uint16_t(b_.size() - off)); }
+  void EndNested(size_t off) { Patch16(off, uint16_t(size_ - off)); }
+
+  // Appends n bytes (the caller writes them all). The buffer only grows, so a writer reused for a
+  // stream allocates and zero-fills nothing per message.
+  uint8_t* Grow(size_t n) {
+    if (b_.size() < size_ + n) b_.resize(std::max(size_ + n, b_.size() * 2));
+    uint8_t* p = b_.data() + size_;
+    size_ += n;
+    return p;
+  }
 
  private:
-  void Put16(uint16_t v) { b_.insert(b_.end(), reinterpret_cast<uint8_t*>(&v), reinterpret_cast<uint8_t*>(&v) + 2); }
-  void Put32(uint32_t v) { b_.insert(b_.end(), reinterpret_cast<uint8_t*>(&v), reinterpret_cast<uint8_t*>(&v) + 4); }
+  void Put16(uint16_t v) { std::memcpy(Grow(2), &v, 2); }
+  void Put32(uint32_t v) { std::memcpy(Grow(4), &v, 4); }
   void Patch16(size_t off, uint16_t v) { std::memcpy(&b_[off], &v, 2); }
   void Patch32(size_t off, uint32_t v) { std::memcpy(&b_[off], &v, 4); }
   std::vector<uint8_t> b_;
+  size_t size_ = 0;
 };
 
 struct Msg {
@@ -142,18 +153,22 @@ struct Attr {
   size_t len;  // payload bytes
 };
 
-// Walks attributes; `where` names the enclosing attribute in errors ("PF_ST_KEY_WIRE").
+// Walks attributes; `where` names the enclosing attribute in errors ("PF_ST_KEY_WIRE"). It must
+// outlive the reader (a literal or a name table entry): no string is built unless there is an error.
 class AttrReader {
  public:
-  AttrReader(const uint8_t* p, size_t n, std::string where) : p_(p), n_(n), where_(std::move(where)) {}
+  using NameFn = const char* (*)(uint16_t);
+  AttrReader(const uint8_t* p, size_t n, const char* where, NameFn names = nullptr)
+      : p_(p), n_(n), where_(where), names_(names) {}
   bool Next(Attr* a) {
     if (pos_ >= n_) return false;
-    if (n_ - pos_ < kAttrHdrLen) throw NlError(EBADMSG, "EBADMSG", where_ + ": truncated attribute header");
+    if (n_ - pos_ < kAttrHdrLen) throw NlError(EBADMSG, "EBADMSG", std::string(where_) + ": truncated attribute header");
     uint16_t len = Rd16(p_ + pos_);
     uint16_t type = Rd16(p_ + pos_ + 2) & kNlaTypeMask;
     if (len < kAttrHdrLen || len > n_ - pos_)
       throw NlError(EBADMSG, "EBADMSG",
-                    where_ + ": attribute " + std::to_string(type) + " length " + std::to_string(len) + " runs past the message");
+                    std::string(where_) + ": attribute " + (names_ ? std::string(names_(type)) + " (" : "") +
+                        std::to_string(type) + (names_ ? ")" : "") + " length " + std::to_string(len) + " runs past the message");
     a->type = type;
     a->data = p_ + pos_ + kAttrHdrLen;
     a->len = len - kAttrHdrLen;
@@ -165,7 +180,8 @@ class AttrReader {
   const uint8_t* p_;
   size_t n_;
   size_t pos_ = 0;
-  std::string where_;
+  const char* where_;
+  NameFn names_;
 };
 
 // The errno of an NLMSG_ERROR payload (0 = ACK); a short payload is itself malformed.

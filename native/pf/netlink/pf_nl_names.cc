@@ -10,11 +10,8 @@ template <size_t N>
 const char* Lookup(const char* const (&names)[N], uint16_t t) {
   return t < N && names[t] ? names[t] : nullptr;
 }
-const char* Unknown(const char* prefix, uint16_t t) {
-  thread_local std::string s;
-  s = std::string(prefix) + std::to_string(t);
-  return s.c_str();
-}
+// Unknown ids (newer kernels) get a generic name; no allocation, since the decoder asks per attribute.
+const char* Unknown(const char* prefix, uint16_t) { return prefix; }
 }  // namespace
 
 const char* StateAttrName(uint16_t t) {
@@ -27,14 +24,14 @@ const char* StateAttrName(uint16_t t) {
       "PF_ST_FILTER_MASK", "PF_ST_RTABLEID", "PF_ST_MIN_TTL", "PF_ST_MAX_MSS", "PF_ST_DNPIPE", "PF_ST_DNRPIPE",
       "PF_ST_RT", "PF_ST_RT_IFNAME", "PF_ST_SRC_NODE_FLAGS", "PF_ST_RT_AF"};
   const char* s = Lookup(n, t);
-  return s ? s : Unknown("PF_ST_", t);
+  return s ? s : Unknown("PF_ST_(unknown)", t);
 }
 
 const char* KeyAttrName(uint16_t t) {
   static const char* const n[] = {nullptr, "PF_STK_ADDR0", "PF_STK_ADDR1", "PF_STK_PORT0", "PF_STK_PORT1",
                                   "PF_STK_AF", "PF_STK_PROTO"};
   const char* s = Lookup(n, t);
-  return s ? s : Unknown("PF_STK_", t);
+  return s ? s : Unknown("PF_STK_(unknown)", t);
 }
 
 const char* PeerAttrName(uint16_t t) {
@@ -42,7 +39,7 @@ const char* PeerAttrName(uint16_t t) {
                                   "PF_STP_PFSS_TS_MOD", "PF_STP_SEQLO", "PF_STP_SEQHI", "PF_STP_SEQDIFF",
                                   "PF_STP_MAX_WIN", "PF_STP_MSS", "PF_STP_STATE", "PF_STP_WSCALE"};
   const char* s = Lookup(n, t);
-  return s ? s : Unknown("PF_STP_", t);
+  return s ? s : Unknown("PF_STP_(unknown)", t);
 }
 
 const char* ClearAttrName(uint16_t t) {
@@ -50,7 +47,7 @@ const char* ClearAttrName(uint16_t t) {
                                   "PF_CS_PROTO", "PF_CS_SRC", "PF_CS_DST", "PF_CS_RT_ADDR", "PF_CS_IFNAME",
                                   "PF_CS_LABEL", "PF_CS_KILL_MATCH", "PF_CS_NAT", "PF_CS_KILLED"};
   const char* s = Lookup(n, t);
-  return s ? s : Unknown("PF_CS_", t);
+  return s ? s : Unknown("PF_CS_(unknown)", t);
 }
 
 const char* CmdName(uint8_t c) {

@@ -11,39 +11,49 @@ namespace pf::nl {
 
 namespace {
 
-[[noreturn]] void Bad(const std::string& where, const std::string& what) {
-  throw NlError(EBADMSG, "EBADMSG", "malformed pf state message: " + where + ": " + what);
+// An attribute's name for errors: "PF_ST_RULE" or "PF_ST_KEY_WIRE.PF_STK_ADDR0". Built only when
+// something is wrong, so the per-state hot path allocates nothing.
+struct Where {
+  const char* outer;  // the enclosing attribute, or nullptr at the top level
+  AttrReader::NameFn names;
+  uint16_t type;
+  std::string str() const { return outer ? std::string(outer) + "." + names(type) : std::string(names(type)); }
+};
+const char* Literal(uint16_t) { return "genlmsghdr"; }
+
+[[noreturn]] void Bad(const Where& w, const std::string& what) {
+  throw NlError(EBADMSG, "EBADMSG", "malformed pf state message: " + w.str() + ": " + what);
 }
 
-void NeedLen(const Attr& a, size_t n, const std::string& where) {
-  if (a.len != n) Bad(where, std::to_string(a.len) + " bytes, expected " + std::to_string(n));
+void NeedLen(const Attr& a, size_t n, const Where& w) {
+  if (a.len != n) Bad(w, std::to_string(a.len) + " bytes, expected " + std::to_string(n));
 }
-uint8_t GetU8(const Attr& a, const std::string& w) { NeedLen(a, 1, w); return a.data[0]; }
-uint16_t GetU16(const Attr& a, const std::string& w) { NeedLen(a, 2, w); return Rd16(a.data); }
-uint32_t GetU32(const Attr& a, const std::string& w) { NeedLen(a, 4, w); return Rd32(a.data); }
-uint64_t GetU64(const Attr& a, const std::string& w) { NeedLen(a, 8, w); return Rd64(a.data); }
+uint8_t GetU8(const Attr& a, const Where& w) { NeedLen(a, 1, w); return a.data[0]; }
+uint16_t GetU16(const Attr& a, const Where& w) { NeedLen(a, 2, w); return Rd16(a.data); }
+uint32_t GetU32(const Attr& a, const Where& w) { NeedLen(a, 4, w); return Rd32(a.data); }
+uint64_t GetU64(const Attr& a, const Where& w) { NeedLen(a, 8, w); return Rd64(a.data); }
 
 // An address attribute: 4 bytes (IPv4, first word of pf_addr) or 16 (IPv6), network order.
-void GetAddr(const Attr& a, const std::string& w, pf_addr* out) {
+void GetAddr(const Attr& a, const Where& w, pf_addr* out) {
   if (a.len != 4 && a.len != 16) Bad(w, std::to_string(a.len) + " bytes, expected 4 or 16");
   std::memset(out, 0, sizeof *out);
   std::memcpy(out->a8, a.data, a.len);
 }
 
 // A NUL-terminated string that must fit the record's field (IFNAMSIZ including the NUL).
-void GetName(const Attr& a, const std::string& w, char* out, size_t cap) {
+void GetName(const Attr& a, const Where& w, char* out, size_t cap) {
   size_t n = strnlen(reinterpret_cast<const char*>(a.data), a.len);
   if (n >= cap) Bad(w, "string of " + std::to_string(n) + " bytes does not fit " + std::to_string(cap - 1));
   std::memset(out, 0, cap);
   std::memcpy(out, a.data, n);
 }
 
-void DecodeKey(const Attr& outer, const std::string& w, pfsync_state_key* k) {
+void DecodeKey(const Attr& outer, const char* name, pfsync_state_key* k) {
   std::memset(k, 0, sizeof *k);
-  AttrReader r(outer.data, outer.len, w);
+  AttrReader r(outer.data, outer.len, name, KeyAttrName);
   Attr a;
   while (r.Next(&a)) {
-    std::string n = w + "." + KeyAttrName(a.type);
+    Where n{name, KeyAttrName, a.type};
     switch (a.type) {
       case kStkAddr0: GetAddr(a, n, &k->addr[0]); break;
       case kStkAddr1: GetAddr(a, n, &k->addr[1]); break;
@@ -56,12 +66,12 @@ void DecodeKey(const Attr& outer, const std::string& w, pfsync_state_key* k) {
   }
 }
 
-void DecodePeer(const Attr& outer, const std::string& w, pfsync_state_peer* p) {
+void DecodePeer(const Attr& outer, const char* name, pfsync_state_peer* p) {
   std::memset(p, 0, sizeof *p);
-  AttrReader r(outer.data, outer.len, w);
+  AttrReader r(outer.data, outer.len, name, PeerAttrName);
   Attr a;
   while (r.Next(&a)) {
-    std::string n = w + "." + PeerAttrName(a.type);
+    Where n{name, PeerAttrName, a.type};
     switch (a.type) {
       case kStpPfssFlags: p->scrub.pfss_flags = htons(GetU16(a, n)); break;
       case kStpPfssTtl: p->scrub.pfss_ttl = GetU8(a, n); break;
@@ -82,24 +92,24 @@ void DecodePeer(const Attr& outer, const std::string& w, pfsync_state_peer* p) {
 }  // namespace
 
 void DecodeState(const Msg& m, pf_state_export* out) {
-  if (m.payloadLen < kGenlHdrLen) Bad("genlmsghdr", "message too short");
+  if (m.payloadLen < kGenlHdrLen) Bad(Where{nullptr, Literal, 0}, "message too short");
   pf_state_export& s = *out;
   std::memset(&s, 0, sizeof s);
   s.version = kStateVersion14;
   bool haveId = false;
-  AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "state");
+  AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "pf state message", StateAttrName);
   Attr a;
   while (r.Next(&a)) {
-    std::string n = StateAttrName(a.type);
+    Where n{nullptr, StateAttrName, a.type};
     switch (a.type) {
       case kStId: s.id = GetU64(a, n); haveId = true; break;  // raw, opaque
       case kStCreatorId: s.creatorid = ntohl(GetU32(a, n)); break;  // dumped as htonl(creatorid)
       case kStIfName: GetName(a, n, s.ifname, sizeof s.ifname); break;
       case kStOrigIfName: GetName(a, n, s.orig_ifname, sizeof s.orig_ifname); break;
-      case kStKeyWire: DecodeKey(a, n, &s.key[kSkWire]); break;
-      case kStKeyStack: DecodeKey(a, n, &s.key[kSkStack]); break;
-      case kStPeerSrc: DecodePeer(a, n, &s.src); break;
-      case kStPeerDst: DecodePeer(a, n, &s.dst); break;
+      case kStKeyWire: DecodeKey(a, StateAttrName(a.type), &s.key[kSkWire]); break;
+      case kStKeyStack: DecodeKey(a, StateAttrName(a.type), &s.key[kSkStack]); break;
+      case kStPeerSrc: DecodePeer(a, StateAttrName(a.type), &s.src); break;
+      case kStPeerDst: DecodePeer(a, StateAttrName(a.type), &s.dst); break;
       case kStRtAddr: GetAddr(a, n, &s.rt_addr); break;
       case kStRule: s.rule = htonl(GetU32(a, n)); break;
       case kStAnchor: s.anchor = htonl(GetU32(a, n)); break;
@@ -138,7 +148,7 @@ void DecodeState(const Msg& m, pf_state_export* out) {
       default: break;  // newer kernels add attributes; skipping them is the contract
     }
   }
-  if (!haveId) Bad("PF_ST_ID", "missing (a state without an id cannot be killed)");
+  if (!haveId) Bad(Where{nullptr, StateAttrName, kStId}, "missing (a state without an id cannot be killed)");
 }
 
 }  // namespace pf::nl

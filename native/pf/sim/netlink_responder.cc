@@ -37,21 +37,21 @@ void NetlinkResponder::ReplyError(const Msg& m, int err) {
   // nlmsgerr: the error, then the request's header (capped: no payload echo).
   size_t o = out_.BeginMsg(kMsgError, 0x100 /* NLM_F_CAPPED */, m.seq, m.pid);
   int32_t e = -err;
-  out_.bytes().insert(out_.bytes().end(), reinterpret_cast<uint8_t*>(&e), reinterpret_cast<uint8_t*>(&e) + 4);
+  std::memcpy(out_.Grow(4), &e, 4);
   uint8_t hdr[kHdrLen];
   std::memcpy(hdr, &m.len, 4);
   std::memcpy(hdr + 4, &m.type, 2);
   std::memcpy(hdr + 6, &m.flags, 2);
   std::memcpy(hdr + 8, &m.seq, 4);
   std::memcpy(hdr + 12, &m.pid, 4);
-  out_.bytes().insert(out_.bytes().end(), hdr, hdr + kHdrLen);
+  std::memcpy(out_.Grow(kHdrLen), hdr, kHdrLen);
   out_.EndMsg(o);
 }
 
 void NetlinkResponder::Done(uint32_t seq, uint32_t pid, int err) {
   size_t o = out_.BeginMsg(kMsgDone, kFMulti, seq, pid);
   int32_t e = -err;
-  out_.bytes().insert(out_.bytes().end(), reinterpret_cast<uint8_t*>(&e), reinterpret_cast<uint8_t*>(&e) + 4);
+  std::memcpy(out_.Grow(4), &e, 4);
   out_.EndMsg(o);
 }
 
@@ -157,8 +157,8 @@ void NetlinkResponder::ProduceDump(size_t budget) {
     size_t start = out_.size();
     EncodeStateMsg(out_, slot.rec, kSimPfFamilyId, kFMulti, dumpSeq_, dumpPid_, major);
     if (emitted_++ == corruptAt_) {
-      std::vector<uint8_t>& b = out_.bytes();
-      for (size_t o = start + kHdrLen + kGenlHdrLen; o + kAttrHdrLen <= b.size(); o += Align4(Rd16(&b[o])))
+      uint8_t* b = out_.data();
+      for (size_t o = start + kHdrLen + kGenlHdrLen; o + kAttrHdrLen <= out_.size(); o += Align4(Rd16(&b[o])))
         if ((Rd16(&b[o + 2]) & kNlaTypeMask) == kStRule) {
           uint16_t bad = kAttrHdrLen + 3;  // still padded to the same 8 bytes: framing stays intact
           std::memcpy(&b[o], &bad, 2);
@@ -175,18 +175,22 @@ void NetlinkResponder::ProduceDump(size_t budget) {
 size_t NetlinkResponder::Recv(uint8_t* buf, size_t cap) {
   size_t w = 0;
   for (;;) {
-    std::vector<uint8_t>& b = out_.bytes();
-    while (outPos_ < b.size()) {
-      uint32_t len = Rd32(&b[outPos_]);
-      size_t step = std::min(Align4(len), b.size() - outPos_);
-      if (w + step > cap) {
-        if (w == 0) throw NlError(ENOBUFS, "ENOBUFS", "netlink: receive buffer smaller than one message");
-        return w;
-      }
-      std::memcpy(buf + w, &b[outPos_], step);
-      w += step;
-      outPos_ += step;
+    // Whole messages that fit, copied in one piece.
+    const uint8_t* b = out_.data();
+    size_t end = outPos_;
+    while (end < out_.size()) {
+      size_t step = std::min(Align4(Rd32(b + end)), out_.size() - end);
+      if (w + (end - outPos_) + step > cap) break;
+      end += step;
     }
+    if (end == outPos_ && outPos_ < out_.size()) {
+      if (w == 0) throw NlError(ENOBUFS, "ENOBUFS", "netlink: receive buffer smaller than one message");
+      return w;
+    }
+    std::memcpy(buf + w, b + outPos_, end - outPos_);
+    w += end - outPos_;
+    outPos_ = end;
+    if (outPos_ < out_.size()) return w;  // the rest waits for the next receive
     out_.clear();
     outPos_ = 0;
     if (!dumping_ || w >= cap) return w;
