@@ -49,7 +49,7 @@ export function addTableOptions(cmd: Command): Command {
     .option('--sim-save <file>', 'after the command, write the simulated table (JSON Lines) to this file')
     .addOption(new Option('--backend <kind>', 'kernel interface').choices(['pf', 'conntrack']).default('pf'))
     .option('--netns <name>', 'conntrack: network namespace (a name under /run/netns or a path)')
-    .option('--workers <n>', 'selection worker threads (0 = inline)');
+    .option('--workers <n>', 'selection worker threads (0 = inline; default: inline below 4M states)');
 }
 
 export function addSelectOptions(cmd: Command): Command {

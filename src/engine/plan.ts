@@ -5,7 +5,7 @@
 import { native } from '../native/index.js';
 import { CT, CT_STRIDE } from '../backends/conntrack-record.js';
 import { compileSelection } from './compile.js';
-import { defaultWorkers, selectStates, type Selected } from './select.js';
+import { selectStates, workersFor, type Selected } from './select.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 const REASON_SELECTED = 0;
@@ -31,7 +31,7 @@ export async function buildPlan(snap: Snapshot, selections: Selection[], opts: P
   phasesMs: Record<string, number> = {}): Promise<Plan> {
   const specs = selections.map((s, i) => compileSelection(s, i));
   const t = performance.now();
-  const sel = await selectStates(snap, specs, opts.workers ?? defaultWorkers(), opts.signal);
+  const sel = await selectStates(snap, specs, workersFor(snap.count, opts.workers), opts.signal);
   phasesMs.select = performance.now() - t;
   return planFromSelected(snap, sel, selections, opts, phasesMs);
 }

@@ -9,7 +9,7 @@ import { badInput } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
 import { buildPlan } from './plan.js';
-import { closeSelectPool, defaultWorkers, warmSelectPool } from './select.js';
+import { closeSelectPool, warmSelectPool } from './select.js';
 import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
@@ -22,7 +22,7 @@ export interface OpenOptions {
   conntrack?: ConntrackBackendOptions | true;
   /** Or any Backend (tests, other kernels). */
   backend?: Backend;
-  /** Selection worker threads to start now, so they are ready when the read ends (0 = none). */
+  /** Selection worker threads to start now, so they are ready when the read ends (default: none). */
   workers?: number;
 }
 
@@ -103,7 +103,8 @@ const plansSnapshots = new WeakMap<Plan, Snapshot>();
 
 export async function openTable(opts: OpenOptions = {}): Promise<StateTable> {
   const table = await openBackend(opts);
-  warmSelectPool(opts.workers ?? defaultWorkers());
+  // Explicit workers start now, overlapping the read; automatic ones start when a table is large.
+  if (opts.workers) warmSelectPool(opts.workers);
   return table;
 }
 

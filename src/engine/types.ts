@@ -71,7 +71,10 @@ export interface PlanOptions {
   pairRule?: 'kernel' | 'kernel+stack';
   /** Kill states whose partner is not unique anyway (default false: reported, not killed). */
   killAmbiguous?: boolean;
-  /** Worker threads for selection (default: cores, at most 4). 1 and N give identical plans. */
+  /**
+   * Worker threads for selection; 0 = inline. Default: inline below 4M records, else cores (at most
+   * 4). Any count gives the identical plan.
+   */
   workers?: number;
   signal?: AbortSignal;
 }
