@@ -243,6 +243,36 @@ describe('malformed state messages are rejected, naming the attribute', () => {
   });
 });
 
+describe('no input crashes the process', () => {
+  it('mutated and truncated messages either decode or throw EBADMSG; kill requests parse or answer an errno', async () => {
+    const k = sim(15, 50, 31, true);
+    const snap = await ioctlSnapshot(k);
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const base = native.pfNlEncodeState(snap.bytes.subarray(0, R), 15);
+    const kill = native.pfNlBuildKill({ rtAddr: { addr: v4(198, 51, 100, 1), mask: ones(4) }, killMatch: true, ifname: 'igb0' }, 9);
+    let decoded = 0, refused = 0;
+    for (let i = 0; i < 20000; i++) {
+      const m = Uint8Array.from(i % 2 ? base : kill);
+      for (let j = 1 + rand(4); j > 0; j--) m[rand(m.length)] = rand(256);
+      const cut = i % 7 === 0 ? m.subarray(0, rand(m.length)) : m;
+      if (i % 2) {
+        try {
+          native.pfNlDecodeState(cut);
+          decoded++;
+        } catch (e) {
+          expect((e as StatekillError).errno).toBe(EBADMSG);
+          refused++;
+        }
+      } else {
+        expect(typeof native.pfNlParseKill(cut).errno).toBe('number');
+      }
+    }
+    expect(decoded).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
+  });
+});
+
 describe('family resolution per personality', () => {
   it('12 and 13 have no pfctl family: ENOENT', () => {
     for (const v of [12, 13] as const) {

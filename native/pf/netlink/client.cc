@@ -39,7 +39,10 @@ void Client::Resolve() {
       if (m.seq != seq) continue;
       if (m.type == kMsgError) {
         int e = ErrorOf(m);
-        if (e == 0) return;  // ACK after the family message
+        if (e == 0) {  // ACK: fine after the family message, a protocol error without it
+          if (got) return;
+          throw NlError(EBADMSG, "EBADMSG", "netlink: pfctl family lookup acknowledged without a family message");
+        }
         if (e == ENOENT) throw NlError(ENOENT, "ENOENT", "this kernel has no pf netlink family (\"pfctl\" needs FreeBSD 14+)");
         throw NlError(e, "", "netlink: pfctl family lookup failed: " + Errno(e));
       }

@@ -299,12 +299,14 @@ Napi::Value ParseKill(const Napi::CallbackInfo& info) {
   size_t len;
   uint8_t* p = TypedArrayBytes(info[0], "request", &len);
   pf::KillFilter f;
-  int e = Guard(env, [&] {
+  int e;
+  try {
     pf::nl::MsgReader r(p, len);
     pf::nl::Msg m;
-    if (!r.Next(&m)) return EINVAL;
-    return pf::sim::ParseKillMsg(m, &f);
-  });
+    e = r.Next(&m) ? pf::sim::ParseKillMsg(m, &f) : EINVAL;
+  } catch (const pf::nl::NlError& x) {
+    e = x.err;  // broken framing: the kernel drops such a write
+  }
   Napi::Object o = Napi::Object::New(env);
   o.Set("errno", e);
   if (e) return o;
