@@ -9,10 +9,11 @@ import type { PfNetlinkReadFilter } from '../native/types-netlink.js';
 import { StatekillError } from '../errors.js';
 import { compileSelection } from './compile.js';
 import { planFromSelected } from './plan.js';
-import { defaultWorkers, selectStates, type Selected } from './select.js';
+import { selectStates, type Selected } from './select.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 export interface StreamSelectOptions {
+  /** Worker threads per chunk (default 0: inline, between chunk reads). */
   workers?: number;
   /** Records per chunk (default 65536; selectStates splits each chunk into >= 16k ranges). */
   chunkRecords?: number;
@@ -36,7 +37,10 @@ export interface StreamSelectResult {
 export async function streamSelect(backend: PfNetlinkBackend, selections: Selection[],
   opts: StreamSelectOptions = {}): Promise<StreamSelectResult> {
   const specs = selections.map((s, i) => compileSelection(s, i));
-  const workers = opts.workers ?? defaultWorkers();
+  // Inline unless asked: a 64k-record chunk selects in about a millisecond in C++, next to tens of
+  // milliseconds to parse it, so the pool buys nothing at these sizes (bench/netlink-vs-ioctl.mjs
+  // --workers 0 vs 2: 764 vs 772 ms at 1M states), as select.ts's workersFor found for whole tables.
+  const workers = opts.workers ?? 0;
   const t0 = performance.now();
   let firstChunkMs = -1;
   let whole: Snapshot | undefined;
