@@ -4,6 +4,8 @@ export { buildPlan, plannedStates, type PlannedState } from './engine/plan.js';
 export { executePlan, type ExecuteResult } from './engine/execute.js';
 export { parseCidr, formatAddr } from './engine/addr.js';
 export { PfBackend } from './backends/pf.js';
+export { PfNetlinkBackend } from './backends/pf-netlink.js';
+export { streamSelect, streamPlan } from './engine/streamSelect.js';
 export { createSimKernel, type SimSource } from './backends/sim.js';
 export { ConntrackBackend, type ConntrackBackendOptions } from './backends/conntrack.js';
 export { loadTableFile, saveTableFile, type TableFormat } from './table/file.js';

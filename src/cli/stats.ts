@@ -25,6 +25,7 @@ export function register(program: Command): void {
       }
       const obj = {
         target: table.describe().target,
+        paths: table.describe().paths,
         states: snap.count,
         layout: snap.layout,
         byAf: Object.fromEntries(byAf), byProto: Object.fromEntries(byProto), byDirection: Object.fromEntries(byDir),
@@ -34,7 +35,8 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(obj)}\n`);
         return;
       }
-      const lines = [`target: ${obj.target}`, `states: ${obj.states} (${obj.layout} records)`];
+      const lines = [`target: ${obj.target}`, `paths:  ${Object.entries(obj.paths).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `states: ${obj.states} (${obj.layout} records)`];
       for (const [title, m] of [['family', byAf], ['direction', byDir], ['interface', byIf], ['gateway (rt_addr)', byGw]] as const)
         lines.push(`${title}:`, ...[...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `  ${k.padEnd(28)} ${v}`));
       process.stdout.write(`${lines.join('\n')}\n`);

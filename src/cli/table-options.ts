@@ -17,6 +17,7 @@ export interface TableOpts {
   simFormat?: TableFormat;
   simSave?: string;
   backend?: 'pf' | 'conntrack';
+  transport?: 'auto' | 'ioctl' | 'netlink';
   netns?: string;
   workers?: string;
 }
@@ -48,6 +49,7 @@ export function addTableOptions(cmd: Command): Command {
     .addOption(new Option('--sim-format <fmt>', 'format of --sim FILE (default: detected)').choices(['jsonl', 'pf-export', 'pf-1301']))
     .option('--sim-save <file>', 'after the command, write the simulated table (JSON Lines) to this file')
     .addOption(new Option('--backend <kind>', 'kernel interface').choices(['pf', 'conntrack']).default('pf'))
+    .addOption(new Option('--transport <t>', "pf kernel interface: ioctl, netlink (FreeBSD 14+), or auto (ioctl reads where they exist)").choices(['auto', 'ioctl', 'netlink']).default('auto'))
     .option('--netns <name>', 'conntrack: network namespace (a name under /run/netns or a path)')
     .option('--workers <n>', 'selection worker threads (0 = inline; default: inline below 4M states)');
 }
@@ -130,9 +132,10 @@ export async function openTableFrom(o: TableOpts, sel?: Selection): Promise<Stat
     });
   }
   if (o.sim && o.device) throw badInput('--sim and --device exclude each other');
-  if (o.sim) return openTable({ sim: { file: o.sim, format: o.simFormat, version: Number(o.simVersion ?? 14) as 12 | 13 | 14 | 15 }, workers });
+  const transport = o.transport;
+  if (o.sim) return openTable({ sim: { file: o.sim, format: o.simFormat, version: Number(o.simVersion ?? 14) as 12 | 13 | 14 | 15 }, workers, transport });
   try {
-    return await openTable({ device: o.device ?? '/dev/pf', workers });
+    return await openTable({ device: o.device ?? '/dev/pf', workers, transport });
   } catch (e) {
     if (e instanceof StatekillError && !o.device && (e.code === 'ENOENT' || e.code === 'ENODEV' || e.code === 'ENXIO'))
       throw new StatekillError(`${e.message}. To run against the simulated kernel, name a table with --sim FILE (or try \`statekill demo\`)`, e.errno, e.code);

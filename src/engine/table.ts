@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { PfBackend } from '../backends/pf.js';
+import { PfNetlinkBackend } from '../backends/pf-netlink.js';
 import { createSimKernel, type SimSource } from '../backends/sim.js';
 import { badInput } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
@@ -22,6 +23,12 @@ export interface OpenOptions {
   conntrack?: ConntrackBackendOptions | true;
   /** Or any Backend (tests, other kernels). */
   backend?: Backend;
+  /**
+   * pf only: 'ioctl', 'netlink', or 'auto' (default): the DIOCGETSTATESV2/DIOCGETSTATES read where
+   * the kernel has it (measured about 4x faster than the netlink stream on the simulated kernel),
+   * the netlink family where the struct reads are gone (FreeBSD 15 without COMPAT_FREEBSD14).
+   */
+  transport?: 'auto' | 'ioctl' | 'netlink';
   /** Selection worker threads to start now, so they are ready when the read ends (default: none). */
   workers?: number;
 }
@@ -113,13 +120,32 @@ async function openBackend(opts: OpenOptions): Promise<StateTable> {
     .filter(Boolean).length;
   if (chosen > 1) throw badInput('openTable: name one of device, sim, conntrack or backend');
   if (opts.backend) return new StateTable(opts.backend);
+  const transport = opts.transport ?? 'auto';
+  if (!['auto', 'ioctl', 'netlink'].includes(transport)) throw badInput(`transport: expected auto, ioctl or netlink, got '${transport}'`);
   if (opts.sim !== undefined) {
     const sim = isSimHandle(opts.sim) ? opts.sim : createSimKernel(opts.sim);
-    return new StateTable(PfBackend.onSim(sim));
+    return new StateTable(pickPfTransport(transport, () => PfBackend.onSim(sim), () => PfNetlinkBackend.onSim(sim)));
   }
   if (opts.conntrack !== undefined) {
     const { ConntrackBackend } = await import('../backends/conntrack.js');
     return new StateTable(new ConntrackBackend(opts.conntrack === true ? {} : opts.conntrack));
   }
-  return new StateTable(PfBackend.open(opts.device ?? '/dev/pf'));
+  const device = opts.device ?? '/dev/pf';
+  return new StateTable(pickPfTransport(transport, () => PfBackend.open(device), () => PfNetlinkBackend.open(device)));
+}
+
+function pickPfTransport(transport: 'auto' | 'ioctl' | 'netlink', ioctl: () => PfBackend,
+  netlink: () => PfNetlinkBackend): Backend {
+  if (transport === 'ioctl') return ioctl();
+  if (transport === 'netlink') return netlink();
+  const viaIoctl = ioctl();
+  if (viaIoctl.describe().paths.read !== 'none') return viaIoctl;
+  // No struct read (15 without COMPAT_FREEBSD14): the netlink family, if the kernel has it.
+  try {
+    const viaNetlink = netlink();
+    viaIoctl.close();
+    return viaNetlink;
+  } catch {
+    return viaIoctl; // its read() then says plainly that no state read answers
+  }
 }
