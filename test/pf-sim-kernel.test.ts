@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
 import { PfBackend } from '../src/backends/pf.js';
 import { createSimKernel } from '../src/backends/sim.js';
+import { openTable } from '../src/engine/table.js';
 import { parseJsonl } from '../src/table/jsonl.js';
 import { decodeState } from '../src/table/records.js';
 import { StatekillError } from '../src/errors.js';
@@ -79,6 +80,24 @@ describe('probing: the paths each FreeBSD personality offers', () => {
   });
   it('a device that answers no pf ioctl is refused (E_NO_PF)', () => {
     expect(() => PfBackend.open('/dev/null')).toThrow(expect.objectContaining({ code: 'E_NO_PF' }));
+  });
+});
+
+describe('the ABI check: refuse, never kill, on sizes or versions statekill does not know', () => {
+  it('a size probe that is not whole records', () => {
+    for (const version of [12, 14] as const) {
+      const sim = createSimKernel({ file: FIXTURE, version, abiFault: { probeSkew: 8 } });
+      expect(() => PfBackend.onSim(sim)).toThrow(expect.objectContaining({ code: 'E_ABI_MISMATCH', message: expect.stringMatching(/not a multiple of (384|242)-byte records; refusing/) }));
+      expect(sim.count()).toBe(8);
+    }
+  });
+  it('a pf_state_export version that is neither 20210706 nor 20230404', async () => {
+    const sim = createSimKernel({ file: FIXTURE, abiFault: { exportVersion: 20990101 } });
+    const t = await openTable({ sim });
+    await expect(t.kill([{ gateways: [{ af: 'inet', addr: '198.51.100.1', prefix: 32 }] }]))
+      .rejects.toMatchObject({ code: 'E_ABI_MISMATCH', message: expect.stringMatching(/version 20990101 is not one statekill knows/) });
+    expect(sim.count()).toBe(8);
+    await t.close();
   });
 });
 

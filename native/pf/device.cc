@@ -28,6 +28,19 @@ class RealDevice : public IoctlTarget {
 
 bool Absent(int err) { return err == ENODEV || err == ENOTTY || err == EINVAL || err == ENOSYS; }
 
+// A size probe must answer whole records; a negative length means ps_len (a C int) overflowed.
+size_t ProbedLength(int len, int elem, const char* ioctl, const std::string& name) {
+  if (len < 0)
+    throw DeviceError(E2BIG, "E2BIG",
+                      name + ": " + ioctl + " size probe overflowed (" + std::to_string(len) +
+                          "): the table is larger than one pf state read can return (2 GiB); nothing read or killed");
+  if (len % elem != 0)
+    throw DeviceError(EPROTO, "E_ABI_MISMATCH",
+                      name + ": " + ioctl + " size probe returned " + std::to_string(len) + " bytes, not a multiple of " +
+                          std::to_string(elem) + "-byte records; refusing to read or kill");
+  return size_t(len);
+}
+
 }  // namespace
 
 std::unique_ptr<IoctlTarget> OpenRealDevice(const std::string& path) {
@@ -56,14 +69,7 @@ void Device::Probe() {
     ps.ps_req_version = v;
     int e = t_->Ioctl(DIOCGETSTATESV2, &ps);
     if (e == 0) {
-      if (ps.ps_len < 0)
-        throw DeviceError(E2BIG, "E2BIG",
-                          name_ + ": DIOCGETSTATESV2 size probe overflowed (" + std::to_string(ps.ps_len) +
-                              "): the table is larger than one pf state read can return (2 GiB); nothing read or killed");
-      if (ps.ps_len % 384 != 0)
-        throw DeviceError(EPROTO, "E_ABI_MISMATCH",
-                          name_ + ": DIOCGETSTATESV2 size probe returned " + std::to_string(ps.ps_len) +
-                              " bytes, not a multiple of the 384-byte pf_state_export; refusing to read or kill");
+      ProbedLength(ps.ps_len, 384, "DIOCGETSTATESV2", name_);
       read_ = ReadPath::V2;
       v2Version_ = v;
       hasRouteInfo_ = v == kStateVersion14;
@@ -77,14 +83,7 @@ void Device::Probe() {
     pfioc_states ps{};
     int e = t_->Ioctl(DIOCGETSTATES, &ps);
     if (e == 0) {
-      if (ps.ps_len < 0)
-        throw DeviceError(E2BIG, "E2BIG",
-                          name_ + ": DIOCGETSTATES size probe overflowed (" + std::to_string(ps.ps_len) +
-                              "): the table is larger than one pf state read can return (2 GiB); nothing read or killed");
-      if (ps.ps_len % 242 != 0)
-        throw DeviceError(EPROTO, "E_ABI_MISMATCH",
-                          name_ + ": DIOCGETSTATES size probe returned " + std::to_string(ps.ps_len) +
-                              " bytes, not a multiple of the 242-byte pfsync_state; refusing to read or kill");
+      ProbedLength(ps.ps_len, 242, "DIOCGETSTATES", name_);
       read_ = ReadPath::Struct1301;
     } else if (!Absent(e)) {
       throw DeviceError(e, "", name_ + ": DIOCGETSTATES failed: " + std::strerror(e));
@@ -111,15 +110,13 @@ size_t Device::ProbeBytes() {
     ps.ps_req_version = v2Version_;
     int e = t_->Ioctl(DIOCGETSTATESV2, &ps);
     if (e) throw DeviceError(e, "", name_ + ": DIOCGETSTATESV2 size probe failed: " + std::strerror(e));
-    if (ps.ps_len < 0) throw DeviceError(E2BIG, "E2BIG", name_ + ": the table is larger than one pf state read can return (2 GiB)");
-    return size_t(ps.ps_len);
+    return ProbedLength(ps.ps_len, 384, "DIOCGETSTATESV2", name_);
   }
   if (read_ == ReadPath::Struct1301) {
     pfioc_states ps{};
     int e = t_->Ioctl(DIOCGETSTATES, &ps);
     if (e) throw DeviceError(e, "", name_ + ": DIOCGETSTATES size probe failed: " + std::strerror(e));
-    if (ps.ps_len < 0) throw DeviceError(E2BIG, "E2BIG", name_ + ": the table is larger than one pf state read can return (2 GiB)");
-    return size_t(ps.ps_len);
+    return ProbedLength(ps.ps_len, 242, "DIOCGETSTATES", name_);
   }
   throw DeviceError(ENODEV, "E_NO_PF", name_ + ": this kernel offers no state read ioctl");
 }

@@ -14,7 +14,7 @@ export interface SimSource extends SimKernelOptions {
 }
 
 export function createSimKernel(src: SimSource = {}): SimKernelHandle {
-  const sim = new native.SimKernel({ version: src.version, compat14: src.compat14, hostid: src.hostid });
+  const sim = new native.SimKernel({ version: src.version, compat14: src.compat14, hostid: src.hostid, abiFault: src.abiFault });
   const put = (bytes: Uint8Array, stride: 384 | 242, labels?: Map<number, string[]>) => {
     sim.load(bytes, stride);
     for (const [rule, l] of labels ?? []) sim.setRuleLabels(rule, l);

@@ -5,6 +5,8 @@ export interface SimKernelOptions {
   /** 15 only: built with COMPAT_FREEBSD14, so DIOCGETSTATES/V2 still answer. */
   compat14?: boolean;
   hostid?: number;
+  /** Test-only fault injection: sizes or a record version statekill does not know. */
+  abiFault?: { probeSkew?: number; exportVersion?: number };
 }
 
 export interface SimKernelHandle {

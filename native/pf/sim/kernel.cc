@@ -99,7 +99,7 @@ static int CopyOutStates(Table& t, int* ps_len, void* buf, Fill fill) {
 
 int Kernel::GetStates(pfioc_states* ps) {
   if (ps->ps_len <= 0) {  // size probe
-    ps->ps_len = int(table_.size() * sizeof(pfsync_state_1301));
+    ps->ps_len = int(table_.size() * sizeof(pfsync_state_1301)) + probeSkew_;
     return 0;
   }
   MaybeGrow();
@@ -110,11 +110,11 @@ int Kernel::GetStates(pfioc_states* ps) {
 int Kernel::GetStatesV2(pfioc_states_v2* ps) {
   if (ps->ps_req_version > StateVersion()) return ENOTSUP;
   if (ps->ps_len <= 0) {
-    ps->ps_len = int(table_.size() * sizeof(pf_state_export));
+    ps->ps_len = int(table_.size() * sizeof(pf_state_export)) + probeSkew_;
     return 0;
   }
   MaybeGrow();
-  uint64_t version = StateVersion();
+  uint64_t version = exportVersion_ ? exportVersion_ : StateVersion();
   return CopyOutStates<pf_state_export>(table_, &ps->ps_len, ps->ps_buf,
                                         [version](const pf_state_export& e, pf_state_export* o) {
                                           std::memcpy(o, &e, sizeof e);

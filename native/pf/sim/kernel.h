@@ -42,6 +42,13 @@ class Kernel : public IoctlTarget {
   void SetRuleLabels(uint32_t rule, std::vector<std::string> labels) { ruleLabels_[rule] = std::move(labels); }
   // Emulates churn: the next state read after a size probe first adds this many states.
   void GrowBeforeNextFetch(uint32_t n) { growBeforeFetch_ = n; }
+  // Fault injection for the ABI checks: a kernel whose sizes or record version statekill does not
+  // know. `probeSkew` bytes are added to every size probe; `exportVersion` replaces the version
+  // written into pf_state_export records (0 = the personality's own).
+  void InjectAbiFault(int probeSkew, uint64_t exportVersion) {
+    probeSkew_ = probeSkew;
+    exportVersion_ = exportVersion;
+  }
 
   Table& table() { return table_; }
   const Personality& personality() const { return p_; }
@@ -64,6 +71,8 @@ class Kernel : public IoctlTarget {
   uint64_t idCounter_ = 0;
   uint64_t ioctls_ = 0;
   uint32_t growBeforeFetch_ = 0;
+  int probeSkew_ = 0;
+  uint64_t exportVersion_ = 0;
   Table table_;
   std::map<uint32_t, std::vector<std::string>> ruleLabels_;
 };

@@ -30,20 +30,29 @@ class SimKernel : public Napi::ObjectWrap<SimKernel> {
     exports.Set("SimKernel", f);
   }
 
-  // new SimKernel({ version?: 12|13|14|15, compat14?: boolean, hostid?: number })
+  // new SimKernel({ version?: 12|13|14|15, compat14?: boolean, hostid?: number,
+  //                 abiFault?: { probeSkew?: number, exportVersion?: number } })
   explicit SimKernel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SimKernel>(info) {
     Napi::Env env = info.Env();
     pf::sim::Personality p;
     uint32_t hostid = 0x0badc0de;
+    int probeSkew = 0;
+    uint64_t exportVersion = 0;
     if (info.Length() > 0 && info[0].IsObject()) {
       Napi::Object o = info[0].As<Napi::Object>();
       if (o.Get("version").IsNumber()) p.major = o.Get("version").ToNumber().Int32Value();
       p.compat14 = o.Get("compat14").ToBoolean();
       if (o.Get("hostid").IsNumber()) hostid = o.Get("hostid").ToNumber().Uint32Value();
+      if (o.Get("abiFault").IsObject()) {
+        Napi::Object f = o.Get("abiFault").As<Napi::Object>();
+        probeSkew = f.Get("probeSkew").IsNumber() ? f.Get("probeSkew").ToNumber().Int32Value() : 0;
+        exportVersion = f.Get("exportVersion").IsNumber() ? uint64_t(f.Get("exportVersion").ToNumber().Int64Value()) : 0;
+      }
     }
     if (p.major < 12 || p.major > 15)
       throw Error(env, EINVAL, "SimKernel: version must be 12, 13, 14 or 15", "E_BAD_INPUT");
     k_ = std::make_unique<pf::sim::Kernel>(p, hostid);
+    k_->InjectAbiFault(probeSkew, exportVersion);
   }
 
   pf::sim::Kernel* kernel() { return k_.get(); }
