@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the tests need beyond Node (the README's install step runs this as root).
+# Debian packages the tests need beyond Node (`npm test` runs this first; it installs only as root).
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 command -v dpkg >/dev/null 2>&1 || exit 0  # not Debian: nothing to install this way
 need=()
-for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in "$@"; do
+  # Removed packages keep a dpkg record ("deinstall ok config-files"): only "installed" counts.
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || need+=("$p")
+done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "system-deps: not root; cannot install ${need[*]}" >&2; exit 0; fi
   apt-get update -qq >/dev/null
