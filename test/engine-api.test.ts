@@ -1,0 +1,64 @@
+/** The library front door: progress and phase events, AbortSignal, plans as plain data. */
+import { describe, expect, it } from 'vitest';
+import { openTable } from '../src/index.js';
+
+const GW1 = { af: 'inet' as const, addr: '198.51.100.1', prefix: 32 };
+
+describe('openTable: plan, execute, events, abort', () => {
+  it('emits each phase once and progress per batch, ending at the total', async () => {
+    const t = await openTable({ sim: { generate: { states: 20000, seed: 5, profile: 'bench' } } });
+    const phases: string[] = [];
+    const progress: Array<{ done: number; total: number }> = [];
+    t.on('phase', (p) => phases.push(p.phase));
+    t.on('progress', (p) => progress.push(p));
+    const plan = await t.plan([{ gateways: [GW1] }]);
+    const total = plan.indices.length;
+    expect(total).toBeGreaterThan(5000);
+    const r = await t.execute(plan, { batch: 1000 });
+    expect(phases).toEqual(['read', 'select', 'pair', 'plan', 'kill']);
+    expect(progress.length).toBe(Math.ceil(total / 1000));
+    expect(progress.at(-1)).toEqual({ done: total, total });
+    expect(r.killed).toBe(total);
+    await t.close();
+  });
+
+  it('an abort between batches stops the kill: the rest of the plan lives', async () => {
+    const t = await openTable({ sim: { generate: { states: 20000, seed: 5, profile: 'bench' } } });
+    const plan = await t.plan([{ gateways: [GW1] }]);
+    const ac = new AbortController();
+    let batches = 0;
+    const run = t.execute(plan, { batch: 1000, signal: ac.signal, onProgress: () => { if (++batches === 2) ac.abort(); } });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const after = await t.snapshot();
+    expect(after.count).toBe(20000 - 2000); // exactly two batches of 1000 were killed
+    await t.close();
+  });
+
+  it('an aborted signal stops planning before anything is killed', async () => {
+    const t = await openTable({ sim: { generate: { states: 50000, seed: 2 } } });
+    await expect(t.plan([{ gateways: [GW1] }], { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    expect((await t.snapshot()).count).toBe(50000);
+    await t.close();
+  });
+
+  it('a plan is plain data: it survives structuredClone and can be shown before it runs', async () => {
+    const t = await openTable({ sim: { generate: { states: 5000, seed: 3 } } });
+    const plan = await t.plan([{ name: 'WAN1', gateways: [GW1] }]);
+    const copy = structuredClone(plan);
+    expect(copy.counts).toEqual(plan.counts);
+    expect(Array.from(copy.indices)).toEqual(Array.from(plan.indices));
+    expect(copy.selections).toEqual([{ name: 'WAN1', gateways: [GW1] }]);
+    // ...but only the table that made it can execute it (it indexes that table's snapshot).
+    await expect(t.execute(copy)).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
+    await t.close();
+  });
+
+  it('a dry run kills nothing and says so', async () => {
+    const t = await openTable({ sim: { generate: { states: 5000, seed: 3 } } });
+    const { plan, report } = await t.kill([{ gateways: [GW1] }], { dryRun: true });
+    expect(report).toMatchObject({ dryRun: true, killed: 0, alreadyGone: 0, failed: 0 });
+    expect(plan.indices.length).toBeGreaterThan(0);
+    expect((await t.snapshot()).count).toBe(5000);
+    await t.close();
+  });
+});
