@@ -40,9 +40,9 @@ function run(env: Record<string, string>): string | undefined {
 
 describe('mwan3 hotplug hook', () => {
   it('kills by the interface mark under the default mask on disconnected and ifdown', () => {
-    expect(run({ ACTION: 'disconnected', INTERFACE: 'wan' })).toBe('kill --backend conntrack --mark 0x100/0x3f00 --json');
-    expect(run({ ACTION: 'ifdown', INTERFACE: 'wanb' })).toBe('kill --backend conntrack --mark 0x200/0x3f00 --json');
-    expect(run({ ACTION: 'disconnected', INTERFACE: 'lte' })).toBe('kill --backend conntrack --mark 0x300/0x3f00 --json');
+    expect(run({ ACTION: 'disconnected', INTERFACE: 'wan' })).toBe('kill --backend conntrack --mark 0x100/0x3f00 --kernel-filter --json');
+    expect(run({ ACTION: 'ifdown', INTERFACE: 'wanb' })).toBe('kill --backend conntrack --mark 0x200/0x3f00 --kernel-filter --json');
+    expect(run({ ACTION: 'disconnected', INTERFACE: 'lte' })).toBe('kill --backend conntrack --mark 0x300/0x3f00 --kernel-filter --json');
   });
 
   it('does nothing on other events or for interfaces mwan3 does not manage', () => {
@@ -53,16 +53,16 @@ describe('mwan3 hotplug hook', () => {
   });
 
   it('uses the configured mask, spreading the id over its set bits', () => {
-    expect(run({ ACTION: 'disconnected', INTERFACE: 'lte', FAKE_MASK: '0xff00' })).toBe('kill --backend conntrack --mark 0x300/0xff00 --json');
+    expect(run({ ACTION: 'disconnected', INTERFACE: 'lte', FAKE_MASK: '0xff00' })).toBe('kill --backend conntrack --mark 0x300/0xff00 --kernel-filter --json');
     // id 3 = 0b11 over mask 0xaa00 (bits 9, 11, 13, 15) -> bits 9 and 11
-    expect(run({ ACTION: 'disconnected', INTERFACE: 'lte', FAKE_MASK: '0xAA00' })).toBe('kill --backend conntrack --mark 0xa00/0xaa00 --json');
+    expect(run({ ACTION: 'disconnected', INTERFACE: 'lte', FAKE_MASK: '0xAA00' })).toBe('kill --backend conntrack --mark 0xa00/0xaa00 --kernel-filter --json');
   });
 
   it("prefers mwan3's runtime mask file over the config", () => {
     mkdirSync(path.join(dir, 'run'), { recursive: true });
     writeFileSync(path.join(dir, 'run', 'mmx_mask'), '0x0F00\n');
     try {
-      expect(run({ ACTION: 'ifdown', INTERFACE: 'wanb', FAKE_MASK: '0xff00' })).toBe('kill --backend conntrack --mark 0x200/0xf00 --json');
+      expect(run({ ACTION: 'ifdown', INTERFACE: 'wanb', FAKE_MASK: '0xff00' })).toBe('kill --backend conntrack --mark 0x200/0xf00 --kernel-filter --json');
     } finally {
       rmSync(path.join(dir, 'run'), { recursive: true, force: true });
     }

@@ -1,6 +1,8 @@
 /** statekill kill: select, pair, kill only those states. */
 import type { Command } from 'commander';
 import { badInput } from '../errors.js';
+import type { ConntrackBackend } from '../backends/conntrack.js';
+import type { Selection } from '../engine/types.js';
 import { ExitCode, EXIT_KILL_FAILED } from './main.js';
 import { addSelectOptions, addTableOptions, openTableFrom, saveSimAfter, selectionFrom, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
 import { reportJson, reportText } from './report.js';
@@ -11,6 +13,7 @@ interface KillOpts extends TableOpts, SelectOpts {
   pairRule: 'kernel' | 'kernel+stack';
   dryRun?: boolean;
   json?: boolean;
+  kernelFilter?: boolean;
 }
 
 export function register(program: Command): void {
@@ -22,12 +25,14 @@ export function register(program: Command): void {
     .option('--no-pair', 'kill only the selected states, not their partners')
     .option('--pair-rule <rule>', "'kernel' (pf's kill_match exactly) or 'kernel+stack' (also pairs port-forwards)", 'kernel+stack')
     .option('--dry-run', 'plan and report, kill nothing')
+    .option('--kernel-filter', 'conntrack: one DELETE the kernel filters itself (--mark, or --reply-dst on Linux 6.12+); fastest, counts what went but cannot list it')
     .option('--json', 'print one JSON object (see README)')
     .action(async (o: KillOpts) => {
       const backend = o.backend ?? 'pf';
       const selection = selectionFrom(o, backend);
       if (o.pairRule !== 'kernel' && o.pairRule !== 'kernel+stack') throw badInput(`--pair-rule: expected 'kernel' or 'kernel+stack'`);
       if (o.simSave && !o.sim) throw badInput('--sim-save needs --sim');
+      if (o.kernelFilter) return killByKernelFilter(o, selection);
       const workers = workersFrom(o);
       const table = await openTableFrom(o, selection);
       try {
@@ -41,4 +46,30 @@ export function register(program: Command): void {
         await table.close();
       }
     });
+}
+
+/** --kernel-filter: the kernel walks its own table once; no snapshot, no per-entry list. */
+async function killByKernelFilter(o: KillOpts, selection: Selection): Promise<void> {
+  if (o.backend !== 'conntrack') throw badInput('--kernel-filter applies to --backend conntrack (pf: use the engine path)');
+  if (o.dryRun) throw badInput('--kernel-filter cannot dry-run: the kernel does not say what it would delete');
+  const others = Object.keys(selection).filter((k) => !['mark', 'replyDst', 'zone', 'af'].includes(k));
+  if (others.length || (selection.mark === undefined) === (selection.replyDst === undefined))
+    throw badInput('--kernel-filter takes exactly one of --mark or --reply-dst (with --zone/--af to scope it)');
+  const table = await openTableFrom(o, selection);
+  try {
+    const be = table.backend as ConntrackBackend;
+    const scanned = be.count();
+    const r = be.killByKernelFilter(selection.mark ? { mark: selection.mark.value, mask: selection.mark.mask } : { replyDst: selection.replyDst! });
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify({
+        scanned, selected: r.removed, paired: 0, ambiguous: 0, killed: r.removed, alreadyGone: 0, failed: 0, dryRun: false,
+        phasesMs: { kill: Math.round(r.ms * 100) / 100 }, states: [],
+      })}\n`);
+    } else {
+      process.stdout.write(`target:      ${table.describe().target}\npath:        ${r.path}\nkilled:      ${r.removed}\n` +
+        `phases (ms): kill ${r.ms.toFixed(1)}\n`);
+    }
+  } finally {
+    await table.close();
+  }
 }
