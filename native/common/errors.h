@@ -5,6 +5,8 @@
 #include <napi.h>
 #include <string>
 
+#include "common/kernel_error.h"
+
 namespace sk {
 
 struct AddonData {
@@ -33,6 +35,16 @@ T* TypedArrayOf(const Napi::Value& v, napi_typedarray_type want, const char* wha
   if (v.As<Napi::TypedArray>().TypedArrayType() != want)
     throw Error(v.Env(), EINVAL, std::string(what) + " has the wrong element type", "EINVAL");
   return static_cast<T*>(data);
+}
+
+// Runs f; a KernelError it throws reaches JS as StatekillError(errno, code).
+template <typename F>
+auto Guard(const Napi::Env& env, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const KernelError& e) {
+    throw Error(env, e.err, e.what(), e.code.empty() ? nullptr : e.code.c_str());
+  }
 }
 
 void InitErrors(Napi::Env env, Napi::Object exports);

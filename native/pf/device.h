@@ -8,17 +8,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/kernel_error.h"
 #include "pf/ioctl_target.h"
 #include "pf/kill_filter.h"
 
 namespace pf {
 
 // A refusal or kernel error; the binding turns it into StatekillError(errno, code).
-struct DeviceError : std::runtime_error {
-  int err;
-  std::string code;
-  DeviceError(int e, std::string c, const std::string& m) : std::runtime_error(m), err(e), code(std::move(c)) {}
-};
+using DeviceError = sk::KernelError;
 
 enum class ReadPath { None, V2, Struct1301 };
 enum class KillPath { None, Nv, Struct };

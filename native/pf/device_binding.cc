@@ -36,7 +36,7 @@ class PfDevice : public Napi::ObjectWrap<PfDevice> {
   explicit PfDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PfDevice>(info) {
     Napi::Env env = info.Env();
     RequireArgs(info, 1, "PfDevice");
-    try {
+    Guard(env, [&] {
       if (info[0].IsString()) {
         owned_ = pf::OpenRealDevice(info[0].As<Napi::String>().Utf8Value());
         target_ = owned_.get();
@@ -48,24 +48,13 @@ class PfDevice : public Napi::ObjectWrap<PfDevice> {
       }
       dev_ = std::make_unique<pf::Device>(target_);
       dev_->Probe();
-    } catch (const pf::DeviceError& e) {
-      throw Error(env, e.err, e.what(), e.code.empty() ? nullptr : e.code.c_str());
-    }
+    });
   }
 
  private:
   pf::Device& dev(const Napi::Env& env) {
     if (!dev_) throw Error(env, EBADF, "pf device is closed", "EBADF");
     return *dev_;
-  }
-
-  template <typename F>
-  auto Guard(const Napi::Env& env, F f) -> decltype(f()) {
-    try {
-      return f();
-    } catch (const pf::DeviceError& e) {
-      throw Error(env, e.err, e.what(), e.code.empty() ? nullptr : e.code.c_str());
-    }
   }
 
   Napi::Value Describe(const Napi::CallbackInfo& info) {

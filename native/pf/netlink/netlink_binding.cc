@@ -19,19 +19,6 @@ namespace sk {
 
 namespace {
 
-Napi::Error FromNl(const Napi::Env& env, const pf::nl::NlError& e) {
-  return Error(env, e.err, e.what(), e.code.empty() ? nullptr : e.code.c_str());
-}
-
-template <typename F>
-auto Guard(const Napi::Env& env, F f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const pf::nl::NlError& e) {
-    throw FromNl(env, e);
-  }
-}
-
 void AddrFromJs(const Napi::Value& v, const char* what, pf::pf_addr* out) {
   size_t len;
   uint8_t* p = TypedArrayBytes(v, what, &len);

@@ -2,6 +2,7 @@
 // nlattr with 4-byte alignment and nesting. A writer that appends messages into one buffer (many
 // requests per send) and bounds-checked readers that never trust a length field.
 #pragma once
+#include "common/kernel_error.h"
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -26,11 +27,7 @@ constexpr size_t kHdrLen = 16, kGenlHdrLen = 4, kAttrHdrLen = 4;
 inline size_t Align4(size_t n) { return (n + 3) & ~size_t(3); }
 
 // A protocol error: a malformed message or a kernel's nlmsgerr. The binding maps it to StatekillError.
-struct NlError : std::runtime_error {
-  int err;
-  std::string code;
-  NlError(int e, std::string c, const std::string& m) : std::runtime_error(m), err(e), code(std::move(c)) {}
-};
+using NlError = sk::KernelError;
 
 inline uint16_t Rd16(const uint8_t* p) {
   uint16_t v;
