@@ -1,6 +1,6 @@
 /** Which pf transport openTable picks, and that both give the same table. */
 import { describe, expect, it } from 'vitest';
-import { openTable } from '../src/index.js';
+import { openTable, plannedStates, type Selection } from '../src/index.js';
 
 const FILE = new URL('./fixtures/small-table.jsonl', import.meta.url).pathname;
 
@@ -26,4 +26,31 @@ describe('pf transport choice', () => {
   it('an unknown transport is bad input', async () => {
     await expect(openTable({ sim: { file: FILE }, transport: 'carrier-pigeon' as 'auto' })).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
   });
+});
+
+describe('kernel-side read filters (netlink) narrow the read, never the plan', () => {
+  const ids = (plan: Awaited<ReturnType<Awaited<ReturnType<typeof openTable>>['plan']>>) =>
+    [...plannedStates(plan)].map((s) => `${s.id}/${s.reason}`).sort();
+  const cases: Array<[string, Selection[]]> = [
+    ['an IPv4 gateway (af filter)', [{ gateways: [{ af: 'inet', addr: '198.51.100.1', prefix: 32 }] }]],
+    ['an IPv6 gateway scoped to its interface', [{ gateways: [{ af: 'inet6', addr: 'fe80::1', prefix: 128, ifname: 'igb3' }] }]],
+    ['a destination network and protocol (address + proto filter)', [{ dst: { af: 'inet', addr: '1.0.0.0', prefix: 8 }, proto: 6 }]],
+    ['a client by source (address filter; partners carry it in their stack key)', [{ src: { af: 'inet', addr: '192.168.1.7', prefix: 32 } }]],
+    ['NAT address (no address filter: the inside partner lacks it)', [{ natAddrs: [{ af: 'inet', addr: '198.51.100.2', prefix: 32 }] }]],
+  ];
+  for (const [name, sel] of cases) {
+    it(name, async () => {
+      const gen = { states: 30000, seed: 11 };
+      const viaIoctl = await openTable({ sim: { generate: gen }, transport: 'ioctl' });
+      const viaNetlink = await openTable({ sim: { generate: gen }, transport: 'netlink' });
+      const a = await viaIoctl.plan(sel), b = await viaNetlink.plan(sel);
+      expect(a.counts.selected).toBeGreaterThan(0);
+      expect(ids(b)).toEqual(ids(a));
+      expect(b.counts).toEqual(a.counts);
+      expect(a.scanned).toBe(30000);
+      if (!sel[0].natAddrs) expect(b.scanned).toBeLessThan(30000); // the kernel left states out
+      await viaIoctl.close();
+      await viaNetlink.close();
+    });
+  }
 });

@@ -11,7 +11,8 @@ import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
 import { buildPlan } from './plan.js';
 import { closeSelectPool, warmSelectPool } from './select.js';
-import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, Selection, Snapshot } from './types.js';
+import { readHintFor } from './read-hint.js';
+import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, ReadHint, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
 export interface OpenOptions {
@@ -53,10 +54,10 @@ export class StateTable extends EventEmitter {
     return this.last;
   }
 
-  /** A fresh snapshot of every state. */
-  async snapshot(): Promise<Snapshot> {
+  /** A fresh snapshot of every state (that `hint` allows a kernel-side filter to leave out). */
+  async snapshot(hint?: ReadHint): Promise<Snapshot> {
     const t = performance.now();
-    this.last = await this.backend.read();
+    this.last = await this.backend.read(hint);
     this.emit('phase', { phase: 'read', ms: performance.now() - t });
     return this.last;
   }
@@ -65,7 +66,7 @@ export class StateTable extends EventEmitter {
   async plan(selections: Selection[], opts: PlanOptions = {}): Promise<Plan> {
     if (!Array.isArray(selections) || selections.length === 0) throw badInput('plan: at least one selection is needed');
     const t = performance.now();
-    const snap = await this.snapshot();
+    const snap = await this.snapshot(readHintFor(selections));
     const phasesMs: Record<string, number> = { read: performance.now() - t };
     const plan = await buildPlan(snap, selections, opts, phasesMs);
     plansSnapshots.set(plan, snap);

@@ -141,12 +141,24 @@ export interface BackendDescription {
 }
 
 /**
+ * What a read may leave out, because no selection (nor any selection's partner) can be there.
+ * Backends that cannot filter in the kernel ignore it. Same shape as pf netlink's GETSTATES filters.
+ */
+export interface ReadHint {
+  af?: 2 | 28;
+  proto?: number;
+  /** 16-byte address and mask: keep states with any key address inside. */
+  addr?: Uint8Array;
+  mask?: Uint8Array;
+}
+
+/**
  * One kernel interface, no policy. The simulated pf kernel sits behind the same pf backend.
  * `kill` results per entry: 0 killed, 1 already gone, <0 -errno.
  */
 export interface Backend {
   describe(): BackendDescription;
-  read(): Promise<Snapshot>;
+  read(hint?: ReadHint): Promise<Snapshot>;
   kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array): void;
   /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
   flush(): number;
