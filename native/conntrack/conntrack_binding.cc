@@ -13,17 +13,6 @@
 namespace sk {
 namespace {
 
-using ct::NlError;
-
-template <typename Fn>
-auto Guard(Napi::Env env, Fn fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const NlError& e) {
-    throw Error(env, e.err, e.message, e.code);
-  }
-}
-
 [[noreturn]] void Bad(Napi::Env env, const std::string& m) { throw Error(env, EINVAL, m, "EINVAL"); }
 
 int FdArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {

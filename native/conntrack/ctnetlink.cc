@@ -59,7 +59,7 @@ constexpr size_t kRecvBuf = 256 * 1024;
 // Attribute bits of CTA_FILTER_{ORIG,REPLY}_FLAGS (kernel-internal names CTA_FILTER_F_*).
 constexpr uint32_t kFilterIpDst = 1u << 1;
 
-[[noreturn]] void Fail(int err, const std::string& what) { throw NlError{err, what + ": " + std::strerror(err)}; }
+[[noreturn]] void Fail(int err, const std::string& what) { throw KernelError(err, "", what + ": " + std::strerror(err)); }
 
 // Builds netlink messages back to back in one buffer (many per sendmsg).
 class MsgBuf {
@@ -499,7 +499,7 @@ void FlushAll(int fd) {
   Transact(fd, m, seq, "ctnetlink flush");
 }
 
-static void Refuse(const std::string& why) { throw NlError{EINVAL, "refusing a kernel-filtered delete: " + why, "E_UNSAFE_FILTER"}; }
+static void Refuse(const std::string& why) { throw KernelError(EINVAL, "E_UNSAFE_FILTER", "refusing a kernel-filtered delete: " + why); }
 
 void FlushMark(int fd, uint32_t mark, uint32_t mask) {
   std::string why = KernelFilterRefusal(KernelRelease(), "mark", true, mask);
@@ -544,7 +544,7 @@ std::string KernelRelease() {
 
 #else  // not Linux: conntrack does not exist here.
 
-[[noreturn]] static void NotHere() { throw NlError{EOPNOTSUPP, "conntrack is Linux-only"}; }
+[[noreturn]] static void NotHere() { throw KernelError(EOPNOTSUPP, "", "conntrack is Linux-only"); }
 int Open(const std::string&) { NotHere(); }
 void Close(int) {}
 uint32_t Count(int) { NotHere(); }

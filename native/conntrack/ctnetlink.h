@@ -7,14 +7,11 @@
 #include <cstdint>
 #include <string>
 
+#include "common/kernel_error.h"
+
 namespace sk::ct {
 
-// Thrown by every function here; the binding turns it into a StatekillError.
-struct NlError {
-  int err;  // positive errno
-  std::string message;
-  const char* code = nullptr;  // statekill code, or null for the errno name
-};
+// Every function here throws sk::KernelError; the binding turns it into a StatekillError.
 
 struct DumpFilter {
   uint8_t af = 0;  // 0 both, 4, 6 (nfgenmsg family: the kernel filters)

@@ -3,21 +3,17 @@
  * change to decide(), and carry out the decisions one at a time. Memory starts empty, so a daemon
  * (re)start sees its first samples as a baseline, never as a recovery.
  */
-import { probeCarpRole, ifconfigProbe, type CarpProbe } from './carp.js';
+import { probeCarpRole, ifconfigProbe } from './carp.js';
 import type { PolicyConfig } from './config.js';
 import { decide, type Decision } from './decide.js';
-import { runDecisions, type Outcome, type PolicyLog, type StateKiller } from './execute.js';
+import type { EventDeps } from './event-runner.js';
+import { runDecisions, type Outcome } from './execute.js';
 import { waitForMarker } from './reload.js';
 import { emptyState, type PolicyState } from './state.js';
-import { classifySample, readDpingerSocket, sameStatus, type DpingerSample, type GatewayStatus } from './status.js';
+import { classifySample, readDpingerSocket, sameStatus, type GatewayStatus } from './status.js';
 
-export interface WatcherDeps {
-  killer: StateKiller;
-  log: PolicyLog;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  carpProbe?: CarpProbe;
-  readSocket?: (path: string) => Promise<DpingerSample>;
+/** What an event needs, plus a listener for each round of decisions. */
+export interface WatcherDeps extends EventDeps {
   onDecisions?: (decisions: Decision[], outcomes: Outcome[]) => void;
 }
 
