@@ -5,7 +5,7 @@ import type { ConntrackBackend } from '../backends/conntrack.js';
 import type { Selection } from '../engine/types.js';
 import { ExitCode, EXIT_KILL_FAILED } from './main.js';
 import { addSelectOptions, addTableOptions, openTableFrom, saveSimAfter, selectionFrom, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
-import { reportJson, reportText } from './report.js';
+import { killJson, reportJson, reportText } from './report.js';
 
 interface KillOpts extends TableOpts, SelectOpts {
   killAmbiguous?: boolean;
@@ -61,10 +61,10 @@ async function killByKernelFilter(o: KillOpts, selection: Selection): Promise<vo
     const scanned = be.count();
     const r = be.killByKernelFilter(selection.mark ? { mark: selection.mark.value, mask: selection.mark.mask } : { replyDst: selection.replyDst! });
     if (o.json) {
-      process.stdout.write(`${JSON.stringify({
+      process.stdout.write(`${killJson({
         scanned, selected: r.removed, paired: 0, ambiguous: 0, killed: r.removed, alreadyGone: 0, failed: 0, dryRun: false,
-        phasesMs: { kill: Math.round(r.ms * 100) / 100 }, states: [],
-      })}\n`);
+        phasesMs: { kill: r.ms },
+      }, [])}\n`);
     } else {
       process.stdout.write(`target:      ${table.describe().target}\npath:        ${r.path}\nkilled:      ${r.removed}\n` +
         `phases (ms): kill ${r.ms.toFixed(1)}\n`);

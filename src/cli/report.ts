@@ -1,16 +1,19 @@
 /** Printing a kill report: the README documents both forms. */
-import { plannedStates } from '../engine/plan.js';
+import { plannedStates, type PlannedState } from '../engine/plan.js';
 import type { ExecuteResult } from '../engine/execute.js';
-import type { Plan } from '../engine/types.js';
+import type { Plan, Report } from '../engine/types.js';
 
 /** The `--json` object of `kill`: exactly these keys, in this order. */
-export function reportJson(plan: Plan, r: ExecuteResult): string {
-  const states = [...plannedStates(plan)];
+export function killJson(r: Report, states: PlannedState[]): string {
   const phasesMs = Object.fromEntries(Object.entries(r.phasesMs).map(([k, v]) => [k, Math.round(v * 100) / 100]));
   return JSON.stringify({
     scanned: r.scanned, selected: r.selected, paired: r.paired, ambiguous: r.ambiguous, killed: r.killed,
     alreadyGone: r.alreadyGone, failed: r.failed, dryRun: r.dryRun, phasesMs, states,
   });
+}
+
+export function reportJson(plan: Plan, r: ExecuteResult): string {
+  return killJson(r, [...plannedStates(plan)]);
 }
 
 export function reportText(r: ExecuteResult, target: string): string {
