@@ -50,7 +50,7 @@ export function register(program: Command): void {
 
 /** --kernel-filter: the kernel walks its own table once; no snapshot, no per-entry list. */
 async function killByKernelFilter(o: KillOpts, selection: Selection): Promise<void> {
-  if (o.backend !== 'conntrack') throw badInput('--kernel-filter applies to --backend conntrack (pf: use the engine path)');
+  if (o.backend !== 'conntrack') throw badInput('--kernel-filter applies to --backend conntrack (pf kills by state id: drop --kernel-filter)');
   if (o.dryRun) throw badInput('--kernel-filter cannot dry-run: the kernel does not say what it would delete');
   const others = Object.keys(selection).filter((k) => !['mark', 'replyDst', 'zone', 'af'].includes(k));
   if (others.length || (selection.mark === undefined) === (selection.replyDst === undefined))
