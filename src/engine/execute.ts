@@ -39,6 +39,16 @@ export interface ExecuteResult extends Report {
   readonly results: Int32Array;
 }
 
+/**
+ * Lets the event loop run a full turn: aborts from signals, sockets and timers land between batches.
+ * Two immediates, because one scheduled from the poll phase resolves in that turn's check phase,
+ * before the loop polls again (where a signal handler or a socket callback would run).
+ */
+async function betweenBatches(): Promise<void> {
+  await yieldToLoop();
+  await yieldToLoop();
+}
+
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
 function failuresOf(plan: Plan, results: Int32Array): KillFailure[] {
@@ -72,7 +82,7 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
       const to = Math.min(total, from + batch);
       backend.kill(snap, plan.indices.subarray(from, to), results.subarray(from, to));
       opts.onProgress?.({ done: to, total });
-      if (to < total) await yieldToLoop(); // let aborts and progress listeners run between batches
+      if (to < total) await betweenBatches();
     }
   }
   let killed = 0, alreadyGone = 0, failed = 0, notAttempted = 0;
