@@ -26,6 +26,8 @@ const choice = chooseToolchain({ platform: process.platform, execPath: process.e
 const env = { ...process.env, MAKE: choice.make };
 if (choice.nodedir) env.npm_config_nodedir = choice.nodedir;
 // --tag-libc: a glibc build must not be picked on musl (OpenWrt, Alpine), nor the other way round.
-const args = [require.resolve('prebuildify/bin.js'), '--napi', '--strip', '--tag-libc', ...process.argv.slice(2)];
+// --target: the running Node's headers (N-API 8 makes the result fit every Node >= 20 all the same).
+const args = [require.resolve('prebuildify/bin.js'), '--napi', '--strip', '--tag-libc', '--target', process.versions.node,
+  ...process.argv.slice(2)];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 process.exit(r.status ?? 1);
