@@ -5,7 +5,7 @@
  * ESM and from CommonJS, `statekill/policy` imports with the addon missing, and the CLI runs.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,18 @@ describe.each([
   it('statekill/policy (and the main entry) import with the addon missing', () => {
     const out = JSON.parse(run(dir, 'policy.mjs', POLICY, { STATEKILL_ADDON: join(dir, 'no-such-addon.node') }));
     expect(out).toEqual({ gateways: 4, decisions: true, noAddon: 'E_NO_ADDON' });
+  });
+
+  it('the library needs none of the CLI-only dependencies (commander, pino)', () => {
+    const mods = join(dir, 'node_modules');
+    const cliOnly = ['commander', 'pino'];
+    for (const m of cliOnly) renameSync(join(mods, m), join(mods, `${m}.hidden`));
+    try {
+      expect(JSON.parse(run(dir, 'use2.mjs', ESM)).killed).toBeGreaterThan(0);
+      expect(JSON.parse(run(dir, 'use2.cjs', CJS)).sameClass).toBe(true);
+    } finally {
+      for (const m of cliOnly) renameSync(join(mods, `${m}.hidden`), join(mods, m));
+    }
   });
 
   it('the statekill command runs', () => {
