@@ -3,6 +3,7 @@
 // built from source (build-native.mjs). This is node-gyp-build's install rule; its source build is
 // ours, so it finds offline headers and gmake. `npm_config_build_from_source=true` forces a build.
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,9 @@ const require = createRequire(import.meta.url);
 function loadablePrebuild() {
   if (process.env.npm_config_build_from_source === 'true') return undefined;
   process.env.PREBUILDS_ONLY = '1'; // node-gyp-build reads it when loaded: look past build/
+  // node-gyp-build takes musl only from /etc/alpine-release or LIBC; OpenWrt has neither (same rule as src/native).
+  if (process.platform === 'linux' && !process.env.LIBC)
+    process.env.LIBC = readdirSync('/lib').some((f) => f.startsWith('ld-musl-')) ? 'musl' : 'glibc';
   let file;
   try { file = require('node-gyp-build').resolve(root); } catch { return undefined; }
   // Load it in a child: an addon that does not fit this system must not take the installer down.

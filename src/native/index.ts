@@ -3,6 +3,7 @@
  * (a .node file) if set, else what node-gyp-build finds: build/Release, build/Debug, then a prebuilt
  * prebuilds/<platform>-<arch>/statekill.napi*.node. The loader registers StatekillError with it.
  */
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,10 @@ const require = createRequire(import.meta.url);
 function locate(): string {
   const override = process.env.STATEKILL_ADDON;
   if (override) return override;
+  // node-gyp-build knows musl only from /etc/alpine-release or LIBC, and OpenWrt has neither: tell it,
+  // by musl's dynamic loader, before node-gyp-build is first loaded (it reads LIBC then).
+  if (process.platform === 'linux' && !process.env.LIBC)
+    process.env.LIBC = readdirSync('/lib').some((f) => f.startsWith('ld-musl-')) ? 'musl' : 'glibc';
   try {
     return (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
   } catch {
