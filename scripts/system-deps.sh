@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the tests need beyond Node (`npm test` runs this first; it installs only as root).
+# Debian packages the tests need beyond Node: run on purpose by `npm run setup:test` (and .ci/run), never by
+# `npm install` or `npm test`. It installs only as root, and only what is missing.
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 command -v dpkg >/dev/null 2>&1 || exit 0  # not Debian: nothing to install this way

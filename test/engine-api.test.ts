@@ -1,6 +1,6 @@
 /** The library front door: progress and phase events, AbortSignal, plans as plain data. */
-import { describe, expect, it } from 'vitest';
-import { openTable } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { decodeState, isStatekillError, KILLED, NOT_ATTEMPTED, openTable, plannedStates, type StatekillError } from '../src/index.js';
 
 const GW1 = { af: 'inet' as const, addr: '198.51.100.1', prefix: 32 };
 
@@ -22,22 +22,51 @@ describe('openTable: plan, execute, events, abort', () => {
     await t.close();
   });
 
-  it('an abort between batches stops the kill: the rest of the plan lives', async () => {
+  it('an abort between batches stops the kill: ABORT_ERR carries the partial report, which matches the table left', async () => {
     const t = await openTable({ sim: { generate: { states: 20000, seed: 5, profile: 'bench' } } });
     const plan = await t.plan([{ gateways: [GW1] }]);
     const ac = new AbortController();
     let batches = 0;
-    const run = t.execute(plan, { batch: 1000, signal: ac.signal, onProgress: () => { if (++batches === 2) ac.abort(); } });
-    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    const run = t.execute(plan, { batch: 1000, signal: ac.signal, onProgress: () => { if (++batches === 2) ac.abort(new Error('operator')); } });
+    const e = await run.then(() => undefined, (x: unknown) => x);
+    expect(isStatekillError(e)).toBe(true);
+    const err = e as StatekillError;
+    expect(err).toMatchObject({ code: 'ABORT_ERR', name: 'AbortError' });
+    expect(err.message).toMatch(/^kill aborted \(operator\): 2000 killed, \d+ of the plan not attempted$/);
+    const report = err.report!;
+    expect(report).toMatchObject({ killed: 2000, alreadyGone: 0, failed: 0, notAttempted: plan.indices.length - 2000 });
+    // Exactly the first two batches were killed, and they are what is missing from the table.
+    expect(Array.from(report.results.subarray(0, 2000)).every((r) => r === KILLED)).toBe(true);
+    expect(Array.from(report.results.subarray(2000)).every((r) => r === NOT_ATTEMPTED)).toBe(true);
     const after = await t.snapshot();
-    expect(after.count).toBe(20000 - 2000); // exactly two batches of 1000 were killed
+    expect(after.count).toBe(20000 - report.killed);
+    const left = new Set(Array.from({ length: after.count }, (_, i) => decodeState(after.bytes, i, after.layout).id));
+    const killedIds = [...plannedStates(plan)].slice(0, 2000).map((s) => s.id);
+    const aliveIds = [...plannedStates(plan)].slice(2000, plan.indices.length).map((s) => s.id);
+    expect(killedIds.filter((id) => left.has(id))).toEqual([]);
+    expect(aliveIds.every((id) => left.has(id))).toBe(true);
     await t.close();
   });
 
-  it('an aborted signal stops planning before anything is killed', async () => {
+  it('an already-aborted signal is refused before the table is read, by plan, kill and execute', async () => {
     const t = await openTable({ sim: { generate: { states: 50000, seed: 2 } } });
-    await expect(t.plan([{ gateways: [GW1] }], { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    const reads = vi.spyOn(t.backend, 'read');
+    await expect(t.plan([{ gateways: [GW1] }], { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    await expect(t.kill([{ gateways: [GW1] }], { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    expect(reads).not.toHaveBeenCalled();
+    const plan = await t.plan([{ gateways: [GW1] }]);
+    const e = await t.execute(plan, { signal: AbortSignal.abort() }).catch((x: StatekillError) => x);
+    expect(e).toMatchObject({ code: 'ABORT_ERR', report: { killed: 0, notAttempted: plan.indices.length } });
     expect((await t.snapshot()).count).toBe(50000);
+    await t.close();
+  });
+
+  it('an abort while selecting (workers) is ABORT_ERR too, with nothing killed', async () => {
+    const t = await openTable({ sim: { generate: { states: 200000, seed: 2 } } });
+    const ac = new AbortController();
+    t.once('phase', () => ac.abort()); // right after the read
+    await expect(t.plan([{ gateways: [GW1] }], { signal: ac.signal, workers: 2 })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    expect((await t.snapshot()).count).toBe(200000);
     await t.close();
   });
 

@@ -1,11 +1,13 @@
 /** statekill kill: select, pair, kill only those states. */
 import type { Command } from 'commander';
-import { badInput } from '../errors.js';
+import { badInput, isStatekillError } from '../errors.js';
 import type { ConntrackBackend } from '../backends/conntrack.js';
 import type { Selection } from '../engine/types.js';
 import { ExitCode, EXIT_KILL_FAILED } from './main.js';
 import { addSelectOptions, addTableOptions, openTableFrom, saveSimAfter, selectionFrom, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
-import { killJson, reportJson, reportText } from './report.js';
+import { killJson, reportJson, reportText, type Interrupted } from './report.js';
+import { interruptExitCode, isInterrupt, withInterrupts } from './interrupt.js';
+import type { ExecuteResult } from '../engine/execute.js';
 
 interface KillOpts extends TableOpts, SelectOpts {
   killAmbiguous?: boolean;
@@ -14,6 +16,7 @@ interface KillOpts extends TableOpts, SelectOpts {
   dryRun?: boolean;
   json?: boolean;
   kernelFilter?: boolean;
+  progress?: boolean;
 }
 
 export function register(program: Command): void {
@@ -27,6 +30,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'plan and report, kill nothing')
     .option('--kernel-filter', 'conntrack: one DELETE the kernel filters itself (--mark, or --reply-dst on Linux 6.12+); fastest, counts what went but cannot list it')
     .option('--json', 'print one JSON object (see README)')
+    .option('--progress', 'print "killed N/TOTAL" to stderr after each kill batch')
     .action(async (o: KillOpts) => {
       const backend = o.backend ?? 'pf';
       const selection = selectionFrom(o, backend);
@@ -36,12 +40,32 @@ export function register(program: Command): void {
       const workers = workersFrom(o);
       const table = await openTableFrom(o, selection);
       try {
-        const { plan, report } = await table.kill([selection], {
-          pair: o.pair, pairRule: o.pairRule, killAmbiguous: o.killAmbiguous, workers, dryRun: o.dryRun,
+        // SIGINT/SIGTERM stop the kill between batches; what was killed by then is still reported.
+        await withInterrupts(async (signal) => {
+          const plan = await table.plan([selection], { pair: o.pair, pairRule: o.pairRule, killAmbiguous: o.killAmbiguous, workers, signal });
+          let report: ExecuteResult, stop: Interrupted | undefined;
+          try {
+            report = await table.execute(plan, {
+              dryRun: o.dryRun, signal,
+              onProgress: o.progress ? (p) => process.stderr.write(`killed ${p.done}/${p.total}\n`) : undefined,
+            });
+          } catch (e) {
+            if (!(isStatekillError(e) && e.code === 'ABORT_ERR' && e.report && isInterrupt(signal.reason))) throw e;
+            report = e.report;
+            stop = { interrupted: signal.reason, notAttempted: report.notAttempted };
+          }
+          process.stdout.write(`${o.json ? reportJson(plan, report, stop) : reportText(report, table.describe().target, stop)}\n`);
+          await saveSimAfter(o, table);
+          if (stop) throw new ExitCode(interruptExitCode(signal.reason));
+          if (report.failed > 0) throw new ExitCode(EXIT_KILL_FAILED);
+        }).catch((e) => {
+          // Stopped before any kill (while reading or planning): nothing was killed.
+          if (isStatekillError(e) && e.code === 'ABORT_ERR' && isInterrupt(e.cause)) {
+            process.stderr.write(`statekill: ${e.cause} before any state was killed: nothing killed\n`);
+            throw new ExitCode(interruptExitCode(e.cause));
+          }
+          throw e;
         });
-        process.stdout.write(`${o.json ? reportJson(plan, report) : reportText(report, table.describe().target)}\n`);
-        await saveSimAfter(o, table);
-        if (report.failed > 0) throw new ExitCode(EXIT_KILL_FAILED);
       } finally {
         await table.close();
       }
@@ -50,7 +74,7 @@ export function register(program: Command): void {
 
 /** --kernel-filter: the kernel walks its own table once; no snapshot, no per-entry list. */
 async function killByKernelFilter(o: KillOpts, selection: Selection): Promise<void> {
-  if (o.backend !== 'conntrack') throw badInput('--kernel-filter applies to --backend conntrack (pf: use the engine path)');
+  if (o.backend !== 'conntrack') throw badInput('--kernel-filter applies to --backend conntrack (pf kills by state id: drop --kernel-filter)');
   if (o.dryRun) throw badInput('--kernel-filter cannot dry-run: the kernel does not say what it would delete');
   const others = Object.keys(selection).filter((k) => !['mark', 'replyDst', 'zone', 'af'].includes(k));
   if (others.length || (selection.mark === undefined) === (selection.replyDst === undefined))

@@ -1,10 +1,15 @@
 /**
  * statekill's CLI entry: commander parses, each command lives in its own file and registers itself.
- * Exit codes: 0 success (including nothing to kill), 1 some kills failed, 2 bad input.
+ * Exit codes: 0 success (including nothing to kill), 1 some kills failed, 2 bad input (and no
+ * command at all), 128+N interrupted by signal N mid-kill (the partial report is printed).
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StatekillError } from '../errors.js';
 import { commands } from './commands.js';
+import { EXAMPLES } from './examples.js';
+
+const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
 export const EXIT_OK = 0;
 export const EXIT_KILL_FAILED = 1;
@@ -20,10 +25,20 @@ export class ExitCode extends Error {
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('statekill')
     .description("kill only the failed gateway's connection states (pf, simulated pf, Linux conntrack)")
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
   for (const register of commands) register(program);
+  for (const cmd of program.commands) {
+    const examples = EXAMPLES[cmd.name()];
+    if (examples) cmd.addHelpText('after', `\nExamples:\n${examples.map((l) => `  ${l}`).join('\n')}`);
+  }
+  if (argv.length <= 2) {
+    // No command is a usage error: say what there is, on stderr.
+    process.stderr.write(program.helpInformation());
+    return EXIT_BAD_INPUT;
+  }
   try {
     await program.parseAsync(argv);
     return EXIT_OK;

@@ -1,22 +1,34 @@
 /** Printing a kill report: the README documents both forms. */
+import { NOT_ATTEMPTED, type ExecuteResult } from '../engine/execute.js';
 import { plannedStates, type PlannedState } from '../engine/plan.js';
-import type { ExecuteResult } from '../engine/execute.js';
 import type { Plan, Report } from '../engine/types.js';
 
-/** The `--json` object of `kill`: exactly these keys, in this order. */
-export function killJson(r: Report, states: PlannedState[]): string {
+/** What stopped a kill part way (a signal's name), and how much of the plan it left. */
+export interface Interrupted {
+  interrupted: string;
+  notAttempted: number;
+}
+
+/**
+ * The `--json` object of `kill`: exactly these keys, in this order (`interrupted` and `notAttempted`
+ * only when a signal stopped the kill part way).
+ */
+export function killJson(r: Report, states: PlannedState[], stop?: Interrupted): string {
   const phasesMs = Object.fromEntries(Object.entries(r.phasesMs).map(([k, v]) => [k, Math.round(v * 100) / 100]));
   return JSON.stringify({
     scanned: r.scanned, selected: r.selected, paired: r.paired, ambiguous: r.ambiguous, killed: r.killed,
-    alreadyGone: r.alreadyGone, failed: r.failed, dryRun: r.dryRun, phasesMs, states,
+    alreadyGone: r.alreadyGone, failed: r.failed, dryRun: r.dryRun, ...stop, phasesMs, states,
   });
 }
 
-export function reportJson(plan: Plan, r: ExecuteResult): string {
-  return killJson(r, [...plannedStates(plan)]);
+/** The planned states a report covers: all of them, or (interrupted) those whose kill was attempted. */
+export function reportJson(plan: Plan, r: ExecuteResult, stop?: Interrupted): string {
+  let states = [...plannedStates(plan)];
+  if (r.notAttempted) states = states.filter((_, i) => i >= r.results.length || r.results[i] !== NOT_ATTEMPTED);
+  return killJson(r, states, stop);
 }
 
-export function reportText(r: ExecuteResult, target: string): string {
+export function reportText(r: ExecuteResult, target: string, stop?: Interrupted): string {
   const ms = (k: string) => (r.phasesMs[k] ?? 0).toFixed(1);
   const lines = [
     `target:      ${target}`,
@@ -27,7 +39,10 @@ export function reportText(r: ExecuteResult, target: string): string {
     r.dryRun ? `would kill:  ${r.selected + r.paired} (dry run: nothing killed)` : `killed:      ${r.killed}`,
     `alreadyGone: ${r.alreadyGone}`,
     `failed:      ${r.failed}`,
+    ...(stop ? [`interrupted: ${stop.interrupted}: ${stop.notAttempted} planned states not attempted (still in the table)`] : []),
     `phases (ms): read ${ms('read')}, select ${ms('select')}, pair ${ms('pair')}, plan ${ms('plan')}, kill ${ms('kill')}`,
   ];
+  for (const f of r.failures) lines.push(`  failed: id ${f.id} creatorid ${f.creatorid}: ${f.code}`);
+  if (r.failed > r.failures.length) lines.push(`  (${r.failed - r.failures.length} more failures not listed)`);
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 /** statekill stats: how many states, by family, direction, interface and gateway. */
 import type { Command } from 'commander';
-import { decodeState } from '../table/records.js';
+import { decodeState, protoName } from '../table/records.js';
 import { addTableOptions, openTableFrom, type TableOpts } from './table-options.js';
 
 export function register(program: Command): void {
@@ -37,7 +37,9 @@ export function register(program: Command): void {
       }
       const lines = [`target: ${obj.target}`, `paths:  ${Object.entries(obj.paths).map(([k, v]) => `${k} ${v}`).join(', ')}`,
         `states: ${obj.states} (${obj.layout} records)`];
-      for (const [title, m] of [['family', byAf], ['direction', byDir], ['interface', byIf], ['gateway (rt_addr)', byGw]] as const)
+      // Text names protocols as pfctl does (tcp, udp, 47 -> gre); --json keeps the numbers.
+      const byProtoName = new Map([...byProto].map(([p, n]) => [String(protoName(Number(p))), n]));
+      for (const [title, m] of [['family', byAf], ['protocol', byProtoName], ['direction', byDir], ['interface', byIf], ['gateway (rt_addr)', byGw]] as const)
         lines.push(`${title}:`, ...[...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `  ${k.padEnd(28)} ${v}`));
       process.stdout.write(`${lines.join('\n')}\n`);
     } finally {

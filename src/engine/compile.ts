@@ -66,7 +66,7 @@ export function isEmptySelection(s: Selection): boolean {
 export function compileSelection(s: Selection, index: number): CompiledSelection {
   const label = s.name ?? `selection ${index + 1}`;
   if (isEmptySelection(s))
-    throw badInput(`${label}: no selector given; refusing to select every state (use flush for that)`);
+    throw badInput(`${label}: no selector given; refusing to select every state (pfctl -Fs or conntrack -F clears a whole table)`);
   const c: CompiledSelection = {};
   if (s.gateways?.length) c.gateways = s.gateways.map((g) => compileCidr(g, `${label} gateway`));
   if (s.natAddrs?.length) c.natAddrs = s.natAddrs.map((g) => compileCidr(g, `${label} nat address`));

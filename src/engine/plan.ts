@@ -115,8 +115,8 @@ export interface PlannedState {
 
 const REASONS = ['selected', 'paired', 'ambiguous'] as const;
 
-function idHex(v: bigint): string {
-  // The raw id bytes in memory order = the id read as a big-endian number.
+export function idHex(v: bigint): string {
+  // The raw id bytes in memory order = the id read as a big-endian number (16 hex digits).
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(v);
   return b.toString('hex');

@@ -1,12 +1,12 @@
 /**
  * The library's front door: open a state table (pf device, simulated pf kernel, conntrack), plan
- * from selections, execute. Events: 'phase' ({ phase, ms }) and 'progress' ({ done, total }).
+ * from selections, execute. Events (StateTableEvents): 'phase' ({ phase, ms }) and 'progress' ({ done, total }).
  */
 import { EventEmitter } from 'node:events';
 import { PfBackend } from '../backends/pf.js';
 import { PfNetlinkBackend } from '../backends/pf-netlink.js';
 import { createSimKernel, type SimSource } from '../backends/sim.js';
-import { badInput } from '../errors.js';
+import { asAbortError, badInput, refuseIfAborted } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
 import { buildPlan } from './plan.js';
@@ -38,7 +38,13 @@ function isSimHandle(x: unknown): x is SimKernelHandle {
   return typeof x === 'object' && x !== null && typeof (x as SimKernelHandle).generate === 'function';
 }
 
-export class StateTable extends EventEmitter {
+/** What a StateTable emits: each phase once when it ends, and progress after each kill batch. */
+export interface StateTableEvents {
+  phase: [{ phase: 'read' | 'select' | 'pair' | 'plan' | 'kill'; ms: number }];
+  progress: [{ done: number; total: number }];
+}
+
+export class StateTable extends EventEmitter<StateTableEvents> {
   private last?: Snapshot;
 
   constructor(readonly backend: Backend) {
@@ -65,16 +71,20 @@ export class StateTable extends EventEmitter {
   /** Reads a fresh snapshot and plans against it. Nothing is killed. */
   async plan(selections: Selection[], opts: PlanOptions = {}): Promise<Plan> {
     if (!Array.isArray(selections) || selections.length === 0) throw badInput('plan: at least one selection is needed');
+    refuseIfAborted(opts.signal, 'plan'); // before anything is read
     const t = performance.now();
     const snap = await this.snapshot(readHintFor(selections));
     const phasesMs: Record<string, number> = { read: performance.now() - t };
-    const plan = await buildPlan(snap, selections, opts, phasesMs);
+    const plan = await asAbortError(opts.signal, 'plan', () => buildPlan(snap, selections, opts, phasesMs));
     plansSnapshots.set(plan, snap);
-    for (const phase of ['select', 'pair', 'plan']) this.emit('phase', { phase, ms: phasesMs[phase] });
+    for (const phase of ['select', 'pair', 'plan'] as const) this.emit('phase', { phase, ms: phasesMs[phase] });
     return plan;
   }
 
-  /** Kills what the plan lists, by (id, creatorid); states gone meanwhile count as already gone. */
+  /**
+   * Kills what the plan lists, by (id, creatorid); states gone meanwhile count as already gone. An
+   * abort stops between batches: StatekillError ABORT_ERR whose `report` is what was done.
+   */
   async execute(plan: Plan, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
     const snap = plansSnapshots.get(plan);
     if (!snap) throw badInput('execute: this plan was not made by this table');

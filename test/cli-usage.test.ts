@@ -1,0 +1,114 @@
+/**
+ * The CLI's surface a user meets first: --version, no command, --help examples, `list` in pfctl -ss's
+ * format (the state column from the records' peers), `stats` protocol names.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openTable } from '../src/index.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/statekill.js');
+const PORT_FORWARD = join(ROOT, 'test/fixtures/scenarios/port-forward.jsonl');
+const TWO_TIER = join(ROOT, 'test/fixtures/scenarios/two-tier.jsonl');
+const TMP = mkdtempSync(join(tmpdir(), 'sk-usage-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+  });
+}
+
+describe('statekill with no command, --version, --help', () => {
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(await cli('--version')).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  it('no command: the help on stderr and exit 2 (a usage error)', async () => {
+    const r = await cli();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Usage: statekill /);
+    for (const c of ['kill', 'list', 'stats', 'event']) expect(r.stderr).toContain(`  ${c} `);
+  });
+
+  it('kill, list and event --help end with examples that use only options the command has', async () => {
+    for (const command of ['kill', 'list', 'event']) {
+      const r = await cli(command, '--help');
+      expect(r.code).toBe(0);
+      const [options, examples] = r.stdout.split('\nExamples:\n');
+      expect(examples, command).toMatch(new RegExp(`statekill ${command} `));
+      const used = [...examples.matchAll(/ (--[a-z-]+)/g)].map((m) => m[1]);
+      expect(used.length).toBeGreaterThan(0);
+      for (const flag of used) expect(options, `${command} ${flag}`).toContain(flag);
+    }
+  });
+
+  it('the help\'s kill example runs as written (on the simulated kernel)', async () => {
+    const r = await cli('kill', '--sim', TWO_TIER, '--gateway', '198.51.100.1', '--dry-run', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).dryRun).toBe(true);
+  });
+});
+
+/** A raw pf-export dump of `src` with each record's peer states (pfsync_state_peer.state) set. */
+async function dumpWithPeers(src: string, peers: (i: number) => [number, number]): Promise<string> {
+  const t = await openTable({ sim: { file: src } });
+  const snap = await t.snapshot();
+  const bytes = Buffer.from(snap.bytes.slice(0, snap.count * 384));
+  for (let i = 0; i < snap.count; i++) {
+    const [s, d] = peers(i);
+    bytes[i * 384 + 120 + 24] = s; // src peer .state (pf-abi.md 2.11, 2.7)
+    bytes[i * 384 + 152 + 24] = d; // dst peer .state
+  }
+  await t.close();
+  const file = join(TMP, `peers-${Math.random().toString(36).slice(2)}.bin`);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+describe('list prints states as pfctl -ss does', () => {
+  it('inbound rdr: stack address first, wire in parentheses; state levels initiator first', async () => {
+    // Records 1-2 of the fixture: the WAN inbound port-forward state and its LAN outbound partner.
+    const dump = await dumpWithPeers(PORT_FORWARD, () => [4, 9]); // src ESTABLISHED, dst FIN_WAIT_2
+    const r = await cli('list', '--sim', dump, '-v');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    // pf_print_state.c: for PF_IN the peers print dst:src (the initiator is the remote side).
+    expect(lines[0]).toBe('igb0 tcp 192.168.1.10:8443 (198.51.100.2:443) <- 192.0.2.50:52000       FIN_WAIT_2:ESTABLISHED');
+    expect(lines[1]).toBe('   id: 0000000000000001 creatorid: 0badc0de reply-to: 198.51.100.1@igb0');
+    expect(lines[2]).toBe('igb1 tcp 192.0.2.50:52000 -> 192.168.1.10:8443       ESTABLISHED:FIN_WAIT_2');
+  });
+
+  it('outbound NAT, UDP levels, and pfctl\'s one line per state without -v', async () => {
+    const dump = await dumpWithPeers(TWO_TIER, () => [2, 1]);
+    const r = await cli('list', '--sim', dump);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(9);
+    expect(lines).toContain('igb0 tcp 198.51.100.2:50001 (192.168.1.10:40001) -> 1.1.1.1:443       SYN_SENT:LISTEN');
+    expect(lines).toContain('igb1 udp 8.8.8.8:53 <- 192.168.1.11:40002       SINGLE:MULTIPLE');
+  });
+
+  it('state levels pfctl cannot name are printed as pfctl does', async () => {
+    const { stateLevels } = await import('../src/cli/pfctl-format.js');
+    expect(stateLevels(6, 11, 4)).toBe('PROXY:SRC');
+    expect(stateLevels(6, 13, 4)).toBe('<BAD STATE LEVELS 13:4>');
+    expect(stateLevels(132, 8, 0x80)).toBe('ESTABLISHED:SHUTDOWN_PENDING');
+    expect(stateLevels(1, 0, 0)).toBe('0:0'); // ICMP has no levels
+    expect(stateLevels(47, 2, 2)).toBe('MULTIPLE:MULTIPLE');
+  });
+});
+
+describe('stats', () => {
+  it('text names protocols; --json keeps their numbers', async () => {
+    const text = await cli('stats', '--sim', TWO_TIER);
+    expect(text.stdout).toMatch(/protocol:\n {2}tcp +7\n {2}udp +2\n/);
+    const json = JSON.parse((await cli('stats', '--sim', TWO_TIER, '--json')).stdout);
+    expect(json.byProto).toEqual({ 6: 7, 17: 2 });
+  });
+});
