@@ -1,25 +1,12 @@
 // `npm run prebuild`: one addon for this platform and architecture, for every Node >= 20 (N-API 8),
 // into prebuilds/<platform>-<arch>/statekill[.<libc>].node, where the loader and the install step
-// look first. A FreeBSD prebuild must be built on FreeBSD (README, "Install"). Headers and make as
-// for a source build (offline).
+// look first. A FreeBSD prebuild must be built on FreeBSD (README, "Install"). Headers and make as for
+// a source build (offline). package.json has no plain `build` script on purpose: npm would run this
+// one as its pre-hook (`build:all` builds addon and TypeScript).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chooseToolchain } from './native-toolchain.mjs';
-
-// npm also runs a script named `prebuild` before `build` (its pre-hook rule), with the same
-// environment. npm titles its process "npm run build": when that is who started us, do nothing.
-function isBuildHook() {
-  const ps = (pid, field) => spawnSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8' }).stdout?.trim() ?? '';
-  let pid = process.ppid;
-  for (let i = 0; i < 3 && pid > 1; i++) {
-    const args = ps(pid, 'args');
-    if (/^npm\s/.test(args)) return /^npm\s+(run|run-script|rum|urn)\s+build(\s|$)/.test(args);
-    pid = Number(ps(pid, 'ppid'));
-  }
-  return false;
-}
-if (isBuildHook()) process.exit(0);
 
 /** musl or glibc, by musl's dynamic loader (OpenWrt has no /etc/alpine-release, prebuildify's test). */
 function linuxLibc() {
