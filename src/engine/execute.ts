@@ -18,7 +18,7 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
     for (let from = 0; from < total; from += batch) {
       opts.signal?.throwIfAborted();
       const to = Math.min(total, from + batch);
-      backend.kill(snap, plan.indices.subarray(from, to), results.subarray(from, to));
+      backend.kill(snap, plan.indices.subarray(from, to), results.subarray(from, to), plan.selections);
       opts.onProgress?.({ done: to, total });
       if (to < total) await yieldToLoop(); // let aborts and progress listeners run between batches
     }
