@@ -43,6 +43,9 @@ import { parseCidr } from '../engine/addr.js';
 import type { Backend, BackendDescription, Cidr, KillCounts, Selection, Snapshot } from '../engine/types.js';
 import { native } from '../native/index.js';
 import { CT_STRIDE } from './conntrack-record.js';
+import { checkConntrackMark as checkMark } from './conntrack-mark.js';
+
+export { conntrackMarkRefusal, parseConntrackMark } from './conntrack-mark.js';
 
 export type { KillCounts };
 
@@ -79,26 +82,6 @@ export interface KernelFilterResult {
 function checkU32(v: number, what: string): number {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw badInput(`${what} must be an integer 0..0xffffffff`);
   return v >>> 0;
-}
-
-/**
- * Why a conntrack mark selector is not exact, or null: mask 0 matches every entry, and value bits
- * outside the mask can never match (masking them away instead would widen the kill). The addon
- * refuses the same on every path; this is the check for the library's validation point.
- */
-export function conntrackMarkRefusal(m: { value: number; mask: number }): string | null {
-  for (const [v, what] of [[m.value, 'value'], [m.mask, 'mask']] as const)
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) return `mark ${what} must be an integer 0..0xffffffff`;
-  if (m.mask === 0) return 'mark mask 0 matches every entry';
-  if ((m.value & ~m.mask) >>> 0 !== 0)
-    return `mark value 0x${m.value.toString(16)} has bits outside mask 0x${m.mask.toString(16)}; it can never match`;
-  return null;
-}
-
-function checkMark(m: { value: number; mask: number }, what: string): { value: number; mask: number } {
-  const why = conntrackMarkRefusal(m);
-  if (why) throw badInput(`${what}: ${why}`);
-  return { value: m.value >>> 0, mask: m.mask >>> 0 };
 }
 
 /**
