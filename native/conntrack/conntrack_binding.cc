@@ -251,8 +251,17 @@ bool Present(const Napi::Object& o, const char* k) {
   return true;
 }
 
+// A selection's values are the caller's input: out of range is E_BAD_INPUT, like the library's checks.
+uint32_t SpecU32(const Napi::Value& v, const std::string& what) {
+  if (!v.IsNumber()) BadInput(v.Env(), what + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d)))
+    BadInput(v.Env(), what + " must be an integer 0..0xffffffff");
+  return static_cast<uint32_t>(d);
+}
+
 ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsObject()) Bad(env, "ctSelect: each spec must be an object");
+  if (!v.IsObject()) BadInput(env, "ctSelect: each selection must be an object");
   auto o = v.As<Napi::Object>();
   // pf-only criteria would be silently ignored here, widening the selection: refuse them.
   for (const char* k : {"gateways", "natAddrs", "interfaces", "rtInterfaces", "rules"})
@@ -263,30 +272,30 @@ ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v) {
     if (!o.Get("mark").IsObject()) BadInput(env, "ctSelect: mark must be {value, mask}");
     auto m = o.Get("mark").As<Napi::Object>();
     s.hasMark = true;
-    s.mark = U32(m.Get("value"), "ctSelect: mark.value");
-    s.markMask = U32(m.Get("mask"), "ctSelect: mark.mask");
+    s.mark = SpecU32(m.Get("value"), "ctSelect: mark.value");
+    s.markMask = SpecU32(m.Get("mask"), "ctSelect: mark.mask");
     CheckMark(env, s.mark, s.markMask, "ctSelect: mark");
     any = true;
   }
   if (Present(o, "zone")) {
-    uint32_t z = U32(o.Get("zone"), "ctSelect: zone");
-    if (z > 65535) Bad(env, "ctSelect: zone must be 0..65535");
+    uint32_t z = SpecU32(o.Get("zone"), "ctSelect: zone");
+    if (z > 65535) BadInput(env, "ctSelect: zone must be 0..65535");
     s.zone = static_cast<int32_t>(z), any = true;
   }
   if (Present(o, "af")) {
-    uint32_t af = U32(o.Get("af"), "ctSelect: af");
-    if (af != 4 && af != 6) Bad(env, "ctSelect: af must be 4 or 6");
+    uint32_t af = SpecU32(o.Get("af"), "ctSelect: af");
+    if (af != 4 && af != 6) BadInput(env, "ctSelect: af must be 4 or 6");
     s.af = static_cast<uint8_t>(af), any = true;
   }
   if (Present(o, "proto")) {
-    uint32_t p = U32(o.Get("proto"), "ctSelect: proto");
-    if (p > 255) Bad(env, "ctSelect: proto must be 0..255");
+    uint32_t p = SpecU32(o.Get("proto"), "ctSelect: proto");
+    if (p > 255) BadInput(env, "ctSelect: proto must be 0..255");
     s.proto = static_cast<int32_t>(p), any = true;
   }
   for (auto [k, port] : {std::pair<const char*, int32_t*>{"srcPort", &s.srcPort}, {"dstPort", &s.dstPort}})
     if (Present(o, k)) {
-      uint32_t p = U32(o.Get(k), std::string("ctSelect: ") + k);
-      if (p > 65535) Bad(env, std::string("ctSelect: ") + k + " must be 0..65535");
+      uint32_t p = SpecU32(o.Get(k), std::string("ctSelect: ") + k);
+      if (p > 65535) BadInput(env, std::string("ctSelect: ") + k + " must be 0..65535");
       *port = static_cast<int32_t>(p), any = true;
     }
   if (Present(o, "src")) ParseCidr(env, o.Get("src"), &s.src, "src"), any = true;
