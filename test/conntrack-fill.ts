@@ -40,20 +40,12 @@ export function fill(fd: number, n: number, opts: { zone?: number; portBase?: nu
   return native.ctInsert(fd, recs, n, new Int32Array(n));
 }
 
-/** One entry for `insertEntries`: the reply tuple defaults to the inverse (no NAT). */
-export interface EntrySpec {
-  af: 4 | 6;
-  proto: number;
-  src: string;
-  dst: string;
-  srcPort: number;
-  dstPort: number;
-  /** Masquerade: the reply goes to this address (and port), not back to `src`. */
-  replyDst?: string;
-  replyDstPort?: number;
-  mark?: number;
-  zone?: number;
-}
+/**
+ * One entry for `insertEntries` (CtEntry's original tuple): the reply tuple defaults to the inverse
+ * (no NAT); `replyDst`/`replyDstPort` masquerade it.
+ */
+export type EntrySpec = Pick<CtEntry, 'af' | 'proto' | 'src' | 'dst' | 'srcPort' | 'dstPort'> &
+  Partial<Pick<CtEntry, 'replyDst' | 'replyDstPort' | 'mark' | 'zone'>>;
 
 export function entryRecords(list: EntrySpec[]): Uint8Array {
   const b = new Uint8Array(new SharedArrayBuffer(Math.max(1, list.length) * CT_STRIDE));

@@ -5,27 +5,18 @@
  * path dropped the failure and reported it as killed. GRE entries here are real: made by the
  * kernel's GRE tracker from netlink attributes, and (with python3) from GRE packets.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { native } from '../src/native/index.js';
 import { ConntrackBackend } from '../src/backends/conntrack.js';
 import { openTable } from '../src/engine/table.js';
-import { addNs, delAllNs, inNs, netnsUnavailable, nsName } from './conntrack-netns.js';
+import { cli } from './cli-run.js';
+import { ctNamespace, inNs, netnsUnavailable } from './conntrack-netns.js';
 import { dumpAll, insertEntries, tupleKey, type EntrySpec } from './conntrack-fill.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/statekill.js');
 const GRE = 47;
 const why = netnsUnavailable();
 if (why) console.log(`conntrack-gre: skipping: ${why}`);
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
-  });
-}
 
 function hasPython(): boolean {
   try {
@@ -50,24 +41,15 @@ function table(): EntrySpec[] {
 }
 
 describe.skipIf(why !== null)('GRE conntrack entries (real kernel, own netns)', () => {
-  const ns = nsName('gre');
-  let fd = -1;
-  beforeAll(() => {
-    addNs(ns);
-    fd = native.ctOpen(ns);
-  });
-  afterAll(() => {
-    if (fd >= 0) native.ctClose(fd);
-    delAllNs();
-  });
+  const { ns, fd } = ctNamespace('gre');
   beforeEach(() => {
-    native.ctFlushAll(fd);
-    insertEntries(fd, table());
+    native.ctFlushAll(fd());
+    insertEntries(fd(), table());
   });
   afterEach(() => vi.restoreAllMocks());
 
   it('a dump reads the GRE keys, and the delete by tuple sends them back: each key pair is its own entry', async () => {
-    const gre = dumpAll(fd).filter((e) => e.proto === GRE);
+    const gre = dumpAll(fd()).filter((e) => e.proto === GRE);
     expect(gre.map((e) => e.srcPort).sort()).toEqual([0, 0x1000, 0x1001, 0x1002, 0x1003]);
     const t = await openTable({ conntrack: { netns: ns } });
     try {
@@ -77,7 +59,7 @@ describe.skipIf(why !== null)('GRE conntrack entries (real kernel, own netns)', 
     } finally {
       await t.close();
     }
-    const left = dumpAll(fd);
+    const left = dumpAll(fd());
     expect(left.filter((e) => e.proto === GRE).map((e) => e.srcPort).sort()).toEqual([0, 0x1000, 0x1002, 0x1003]);
     expect(left).toHaveLength(table().length - 1);
   });
@@ -89,7 +71,7 @@ describe.skipIf(why !== null)('GRE conntrack entries (real kernel, own netns)', 
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ killed: zone === '0' ? 4 : 1, failed: 0 });
     }
-    expect(dumpAll(fd).map((e) => e.proto)).toEqual([6, 6]);
+    expect(dumpAll(fd()).map((e) => e.proto)).toEqual([6, 6]);
   });
 
   it('the scoped kernel-filter path (dump + delete) deletes GRE entries and counts each result', async () => {
@@ -97,7 +79,7 @@ describe.skipIf(why !== null)('GRE conntrack entries (real kernel, own netns)', 
     const r = await cli('kill', '--backend', 'conntrack', '--netns', ns, '--kernel-filter', '--reply-dst', '100.64.1.0/24', '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ killed: 5, failed: 0 });
-    expect(dumpAll(fd).map((e) => e.proto)).toEqual([6, 6]);
+    expect(dumpAll(fd()).map((e) => e.proto)).toEqual([6, 6]);
   });
 
   it('a delete the kernel refuses is counted as failed, never as killed', () => {
@@ -118,7 +100,7 @@ describe.skipIf(why !== null)('GRE conntrack entries (real kernel, own netns)', 
   });
 
   it.skipIf(!hasPython())('entries GRE packets created (PPTP GREv1 with a call id, plain GREv0) are killed', async () => {
-    native.ctFlushAll(fd);
+    native.ctFlushAll(fd());
     inNs(ns, 'nft', ['add table ip sk; add chain ip sk out { type filter hook output priority 0; }; add rule ip sk out ct state new counter']);
     try {
       inNs(ns, 'python3', ['-c', [
@@ -127,19 +109,19 @@ describe.skipIf(why !== null)('GRE conntrack entries (real kernel, own netns)', 
         "s.sendto(struct.pack('!HHHH', 0x2001, 0x880b, 0, 0x1234), ('127.0.0.2', 0))",
         "s.sendto(struct.pack('!HH', 0, 0x0800), ('127.0.0.3', 0))",
       ].join('\n')]);
-      const made = dumpAll(fd).filter((e) => e.proto === GRE);
+      const made = dumpAll(fd()).filter((e) => e.proto === GRE);
       expect(made.map((e) => `${e.dst} ${e.dstPort}`).sort()).toEqual(['127.0.0.2 4660', '127.0.0.3 0']);
       const r = await cli('kill', '--backend', 'conntrack', '--netns', ns, '--proto', '47', '--json');
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ killed: 2, failed: 0 });
-      expect(dumpAll(fd).filter((e) => e.proto === GRE)).toEqual([]);
+      expect(dumpAll(fd()).filter((e) => e.proto === GRE)).toEqual([]);
     } finally {
       inNs(ns, 'nft', ['delete table ip sk']);
     }
   });
 
   it('tuple keys differ per GRE key pair (sanity of the fixture)', () => {
-    const keys = new Set(dumpAll(fd).map((e) => tupleKey(e)));
+    const keys = new Set(dumpAll(fd()).map((e) => tupleKey(e)));
     expect(keys.size).toBe(table().length);
   });
 });

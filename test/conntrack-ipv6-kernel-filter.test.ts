@@ -4,25 +4,15 @@
  * ctnetlink_filter_match_tuple: `!ipv6_addr_cmp()` skips the equal address), so a kernel-filtered
  * delete is used only where a probe in a throwaway netns proves it exact; here that is dump + delete.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
 import { ConntrackBackend } from '../src/backends/conntrack.js';
-import { addNs, delAllNs, netnsUnavailable, nsName } from './conntrack-netns.js';
+import { cli } from './cli-run.js';
+import { ctNamespace, netnsUnavailable } from './conntrack-netns.js';
 import { dumpAll, insertEntries, tupleKey, type EntrySpec } from './conntrack-fill.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/statekill.js');
 const why = netnsUnavailable();
 if (why) console.log(`conntrack-ipv6-kernel-filter: skipping: ${why}`);
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
-  });
-}
 
 const TARGET = '2001:db8:100::2'; // WAN1's masquerade address (NPTv6/NAT66-style)
 const OTHERS = ['2001:db8:200::2', '2001:db8:100::3', '2001:db8:100::', '::1'];
@@ -39,24 +29,15 @@ function table(): EntrySpec[] {
 }
 
 describe.skipIf(why !== null)('kernel-filtered kill by IPv6 reply destination (real kernel, own netns)', () => {
-  const ns = nsName('v6');
-  let fd = -1;
-  beforeAll(() => {
-    addNs(ns);
-    fd = native.ctOpen(ns);
-  });
-  afterAll(() => {
-    if (fd >= 0) native.ctClose(fd);
-    delAllNs();
-  });
+  const { ns, fd } = ctNamespace('v6');
   beforeEach(() => {
-    native.ctFlushAll(fd);
-    insertEntries(fd, table());
+    native.ctFlushAll(fd());
+    insertEntries(fd(), table());
   });
 
   const expectOnlyTargetGone = (target: string) => {
     const want = table().filter((e) => e.replyDst !== target).map((e) => tupleKey({ zone: 0, ...e })).sort();
-    const left = dumpAll(fd).map((e) => tupleKey(e)).sort();
+    const left = dumpAll(fd()).map((e) => tupleKey(e)).sort();
     expect(left).toEqual(want);
   };
 
@@ -85,15 +66,15 @@ describe.skipIf(why !== null)('kernel-filtered kill by IPv6 reply destination (r
     const r = await cli('kill', '--backend', 'conntrack', '--netns', ns, '--kernel-filter', '--reply-dst', '::', '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ killed: 0, failed: 0 });
-    expect(dumpAll(fd)).toHaveLength(table().length);
+    expect(dumpAll(fd())).toHaveLength(table().length);
   });
 
   it('an IPv4 reply destination still selects exactly (kernel path where its probe passes)', async () => {
     const r = await cli('kill', '--backend', 'conntrack', '--netns', ns, '--kernel-filter', '--reply-dst', '198.51.100.2', '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ killed: 4, failed: 0 });
-    expect(dumpAll(fd).filter((e) => e.af === 4)).toHaveLength(0);
-    expect(dumpAll(fd)).toHaveLength(table().length - 4);
+    expect(dumpAll(fd()).filter((e) => e.af === 4)).toHaveLength(0);
+    expect(dumpAll(fd())).toHaveLength(table().length - 4);
   });
 
   it('the probe: proves the IPv4 and mark filters here, and catches the inverted IPv6 compare', () => {
@@ -105,6 +86,6 @@ describe.skipIf(why !== null)('kernel-filtered kill by IPv6 reply destination (r
     expect(native.ctProbeKernelFilter('replyDst', 5 as 4)).toMatch(/af 4 or 6/);
     expect(native.ctProbeKernelFilter('status' as 'mark')).toMatch(/unknown/);
     // The caller's own table is never touched by a probe.
-    expect(dumpAll(fd)).toHaveLength(table().length);
+    expect(dumpAll(fd())).toHaveLength(table().length);
   });
 });

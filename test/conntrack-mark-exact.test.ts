@@ -3,26 +3,16 @@
  * (ctSelect masked the value), and mask 0 was refused only on the unscoped kernel path. Every
  * conntrack path refuses both on its own (E_BAD_INPUT), whatever the library boundary checks first.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
 import { ConntrackBackend, conntrackMarkRefusal } from '../src/backends/conntrack.js';
 import { CT_STRIDE } from '../src/backends/conntrack-record.js';
 import { openTable } from '../src/engine/table.js';
-import { addNs, delAllNs, netnsUnavailable, nsName } from './conntrack-netns.js';
+import { cli } from './cli-run.js';
+import { ctNamespace, netnsUnavailable } from './conntrack-netns.js';
 import { MASK, WAN1, fill, synthRecords } from './conntrack-fill.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/statekill.js');
 const badInput = expect.objectContaining({ code: 'E_BAD_INPUT' });
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
-  });
-}
 
 describe('mark selectors are exact or refused (no kernel)', () => {
   const recs = synthRecords(64);
@@ -59,26 +49,17 @@ const why = netnsUnavailable();
 if (why) console.log(`conntrack-mark-exact: skipping the real-kernel part: ${why}`);
 
 describe.skipIf(why !== null)('every conntrack kill path refuses an inexact mark and deletes nothing (own netns)', () => {
-  const ns = nsName('mk');
+  const { ns, fd } = ctNamespace('mk');
   const N = 40;
-  let fd = -1;
-  beforeAll(() => {
-    addNs(ns);
-    fd = native.ctOpen(ns);
-  });
-  afterAll(() => {
-    if (fd >= 0) native.ctClose(fd);
-    delAllNs();
-  });
   beforeEach(() => {
-    native.ctFlushAll(fd);
-    expect(fill(fd, N)).toBe(N);
+    native.ctFlushAll(fd());
+    expect(fill(fd(), N)).toBe(N);
   });
 
   it('the addon: kernel mark flush, kernel-filtered dump', () => {
-    expect(() => native.ctFlushMark(fd, 0x1ff, 0xff00)).toThrow(badInput);
-    expect(() => native.ctDump(fd, new Uint8Array(new SharedArrayBuffer(64 * CT_STRIDE)), { mark: 0x1ff, mask: 0xff00 })).toThrow(badInput);
-    expect(native.ctCount(fd)).toBe(N);
+    expect(() => native.ctFlushMark(fd(), 0x1ff, 0xff00)).toThrow(badInput);
+    expect(() => native.ctDump(fd(), new Uint8Array(new SharedArrayBuffer(64 * CT_STRIDE)), { mark: 0x1ff, mask: 0xff00 })).toThrow(badInput);
+    expect(native.ctCount(fd())).toBe(N);
   });
 
   it('the backend: unscoped and zone/family-scoped kernel-filter kills, and the read filter', () => {
@@ -92,7 +73,7 @@ describe.skipIf(why !== null)('every conntrack kill path refuses an inexact mark
       }
     }
     expect(() => new ConntrackBackend({ netns: ns, readFilter: { mark: { value: 0x1ff, mask: 0xff00 } } })).toThrow(badInput);
-    expect(native.ctCount(fd)).toBe(N);
+    expect(native.ctCount(fd())).toBe(N);
   });
 
   it('the library: plan and kill refuse before anything is deleted', async () => {
@@ -103,7 +84,7 @@ describe.skipIf(why !== null)('every conntrack kill path refuses an inexact mark
     } finally {
       await table.close();
     }
-    expect(native.ctCount(fd)).toBe(N);
+    expect(native.ctCount(fd())).toBe(N);
   });
 
   for (const extra of [[], ['--zone', '0'], ['--zone', '0', '--kernel-filter'], ['--kernel-filter']]) {
@@ -111,7 +92,7 @@ describe.skipIf(why !== null)('every conntrack kill path refuses an inexact mark
       const r = await cli('kill', '--backend', 'conntrack', '--netns', ns, '--mark', '0x1ff/0xff00', ...extra);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      expect(native.ctCount(fd)).toBe(N);
+      expect(native.ctCount(fd())).toBe(N);
     });
   }
 });

@@ -3,22 +3,20 @@
  * selections (next hops, NAT addresses) to conntrack. Gateways now carry a conntrack selector
  * (`conntrack: {mark, replyDst, zone}`), a failover kills with it, and a config without one is refused.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { native } from '../src/native/index.js';
 import { parseConfig, type PolicyConfig } from '../src/policy/config.js';
 import { conntrackFailoverSelections, killerForTarget } from '../src/policy/conntrack.js';
 import { engineKiller } from '../src/policy/engine-killer.js';
 import { Watcher } from '../src/policy/watcher.js';
-import { addNs, delAllNs, netnsUnavailable, nsName } from './conntrack-netns.js';
+import { BIN, run } from './cli-run.js';
+import { ctNamespace, netnsUnavailable } from './conntrack-netns.js';
 import { dumpAll, insertEntries, tupleKey, type EntrySpec } from './conntrack-fill.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/statekill.js');
 
 const GATEWAYS = `
   - name: WAN1
@@ -97,16 +95,9 @@ function table(): EntrySpec[] {
 /** The independent model of "WAN1's entries": mark 0x1xx under 0xff00, or replying to 100.64.1.2. */
 const isWan1 = (e: EntrySpec) => ((e.mark ?? 0) & 0xff00) === 0x100 || e.replyDst === '100.64.1.2';
 
-function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
-  });
-}
-
 describe.skipIf(why !== null)('event/watch --backend conntrack kill exactly the failed WAN\'s entries (real kernel, own netns)', () => {
-  const ns = nsName('pol');
+  const { ns, fd } = ctNamespace('pol');
   const dir = mkdtempSync(join(tmpdir(), 'sk-ctpol-'));
-  let fd = -1;
   const write = (name: string, text: string) => {
     const f = join(dir, name);
     writeFileSync(f, text);
@@ -117,19 +108,11 @@ describe.skipIf(why !== null)('event/watch --backend conntrack kill exactly the 
       '--state', join(mkdtempSync(join(dir, 's')), 'state.json'), '--no-wait', '--gateway', 'WAN1', '--status', 'down',
       '--gateway-status', 'WAN2=up', ...extra]);
   const expectLeft = (keep: (e: EntrySpec) => boolean) =>
-    expect(dumpAll(fd).map(tupleKey).sort()).toEqual(table().filter(keep).map((e) => tupleKey({ zone: 0, ...e })).sort());
+    expect(dumpAll(fd()).map(tupleKey).sort()).toEqual(table().filter(keep).map((e) => tupleKey({ zone: 0, ...e })).sort());
 
-  beforeAll(() => {
-    addNs(ns);
-    fd = native.ctOpen(ns);
-  });
-  afterAll(() => {
-    if (fd >= 0) native.ctClose(fd);
-    delAllNs();
-  });
   beforeEach(() => {
-    native.ctFlushAll(fd);
-    insertEntries(fd, table());
+    native.ctFlushAll(fd());
+    insertEntries(fd(), table());
   });
 
   it('`event --backend conntrack`: WAN1 down kills WAN1\'s marked and NATed entries, nothing of WAN2 or the LAN', async () => {
@@ -137,7 +120,7 @@ describe.skipIf(why !== null)('event/watch --backend conntrack kill exactly the 
     const dry = await event(cfg, '--dry-run');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/would kill 12 states/);
-    expect(dumpAll(fd)).toHaveLength(table().length);
+    expect(dumpAll(fd())).toHaveLength(table().length);
     const r = await event(cfg, '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
@@ -154,7 +137,7 @@ describe.skipIf(why !== null)('event/watch --backend conntrack kill exactly the 
     const b = await event(fb);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/failback/);
-    expect(dumpAll(fd)).toHaveLength(table().length);
+    expect(dumpAll(fd())).toHaveLength(table().length);
   });
 
   it('the watch loop kills through the same selectors when a dpinger sample says WAN1 is down', async () => {
@@ -171,7 +154,7 @@ describe.skipIf(why !== null)('event/watch --backend conntrack kill exactly the 
       },
     });
     await w.tick(); // baseline: both up
-    expect(dumpAll(fd)).toHaveLength(table().length);
+    expect(dumpAll(fd())).toHaveLength(table().length);
     samples['/nonexistent/100.64.1.1.sock'] = '0 0 100';
     await w.tick();
     expect(logs.join('\n')).toMatch(/WAN1: killed 12 states/);

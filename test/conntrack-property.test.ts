@@ -9,18 +9,15 @@
  * branch: CLI option values that are empty strings, repeated CLI selectors, `af: 'ipv4'`. Add them to
  * CLI_VALUES / LIB_INVALID after that merge.
  */
-import { execFile } from 'node:child_process';
 import { BlockList } from 'node:net';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
 import { openTable } from '../src/engine/table.js';
 import type { Cidr, Selection } from '../src/engine/types.js';
-import { addNs, delAllNs, netnsUnavailable, nsName } from './conntrack-netns.js';
+import { cli } from './cli-run.js';
+import { ctNamespace, netnsUnavailable } from './conntrack-netns.js';
 import { dumpAll, insertEntries, tupleKey, type EntrySpec } from './conntrack-fill.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/statekill.js');
 const SEED = Number(process.env.STATEKILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`conntrack-property: seed ${SEED} (repeat with STATEKILL_SEED=${SEED})`);
 
@@ -209,38 +206,24 @@ function cliArgs(s: Selection): string[] | null {
   return a;
 }
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
-  });
-}
-
 const why = netnsUnavailable();
 if (why) console.log(`conntrack-property: skipping: ${why}`);
 
 describe.skipIf(why !== null)(`conntrack selections: refused, or exactly the model (seed ${SEED})`, () => {
-  const ns = nsName('prop');
-  let fd = -1;
+  const { ns, fd } = ctNamespace('prop');
   const r = prng(SEED);
   const tables = Array.from({ length: 4 }, () => randomTable(r));
   const tally = { lib: { valid: 0, invalid: 0, either: 0 }, cli: { exact: 0, refused: 0 } };
 
-  beforeAll(() => {
-    addNs(ns);
-    fd = native.ctOpen(ns);
-  });
   afterAll(() => {
     console.log(`conntrack-property: library cases ${JSON.stringify(tally.lib)}, CLI cases ${JSON.stringify(tally.cli)}`);
-    if (fd >= 0) native.ctClose(fd);
-    delAllNs();
   });
 
   const refill = (t: EntrySpec[]) => {
-    native.ctFlushAll(fd);
-    insertEntries(fd, t);
+    native.ctFlushAll(fd());
+    insertEntries(fd(), t);
   };
-  const leftKeys = () => dumpAll(fd).map(tupleKey).sort();
+  const leftKeys = () => dumpAll(fd()).map(tupleKey).sort();
   const keysOf = (t: EntrySpec[]) => t.map((e) => tupleKey({ zone: e.zone ?? 0, ...e })).sort();
   const describeCase = (c: Case, ti: number) => `table ${ti}, ${c.why}: ${JSON.stringify(c.sels)}`;
 

@@ -4,11 +4,12 @@
  * the same slab memory gets the same id, and a DELETE by tuple + id hits it (73-140 of 200). Each
  * entry is now re-read before its delete and deleted only if it still matches the plan's selection.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
-import { openTable } from '../src/engine/table.js';
+import { openTable, type StateTable } from '../src/engine/table.js';
+import type { Plan } from '../src/engine/types.js';
 import { decodeCtRecord } from '../src/backends/conntrack-record.js';
-import { addNs, delAllNs, netnsUnavailable, nsName } from './conntrack-netns.js';
+import { ctNamespace, netnsUnavailable } from './conntrack-netns.js';
 import { dumpAll, entryRecords, insertEntries, tupleKey, type EntrySpec } from './conntrack-fill.js';
 
 const why = netnsUnavailable();
@@ -39,22 +40,13 @@ function endInReverse(fd: number, list: EntrySpec[]): void {
 }
 
 describe.skipIf(why !== null)('a stale conntrack plan never kills re-created entries (real kernel, own netns)', () => {
-  const ns = nsName('st');
-  let fd = -1;
-  beforeAll(() => {
-    addNs(ns);
-    fd = native.ctOpen(ns);
-  });
-  afterAll(() => {
-    if (fd >= 0) native.ctClose(fd);
-    delAllNs();
-  });
+  const { ns, fd } = ctNamespace('st');
 
   for (const zone of [0, 7]) {
     for (let run = 1; run <= 3; run++) {
       it(`plan WAN1, re-create every flow on WAN2 (zone ${zone}), execute: none of them dies (run ${run})`, async () => {
-        native.ctFlushAll(fd);
-        insertEntries(fd, flows(WAN1, zone));
+        native.ctFlushAll(fd());
+        insertEntries(fd(), flows(WAN1, zone));
         const table = await openTable({ conntrack: { netns: ns } });
         try {
           const plan = await table.plan(SELECT);
@@ -65,9 +57,9 @@ describe.skipIf(why !== null)('a stale conntrack plan never kills re-created ent
           // Which ones land in their old memory depends on the allocator; retry until some do.
           let reused = 0;
           for (let attempt = 0; attempt < 8 && reused === 0; attempt++) {
-            endInReverse(fd, attempt === 0 ? flows(WAN1, zone) : flows(WAN2, zone));
-            insertEntries(fd, flows(WAN2, zone));
-            reused = dumpAll(fd).filter((e) => planned.has(e.id)).length;
+            endInReverse(fd(), attempt === 0 ? flows(WAN1, zone) : flows(WAN2, zone));
+            insertEntries(fd(), flows(WAN2, zone));
+            reused = dumpAll(fd()).filter((e) => planned.has(e.id)).length;
           }
           console.log(`conntrack-stale-plan: zone ${zone} run ${run}: ${reused} of ${N} re-created entries got a planned id back`);
           // The premise: the ids alone cannot tell these entries from the planned ones.
@@ -77,7 +69,7 @@ describe.skipIf(why !== null)('a stale conntrack plan never kills re-created ent
         } finally {
           await table.close();
         }
-        const left = dumpAll(fd);
+        const left = dumpAll(fd());
         expect(left).toHaveLength(N);
         expect(left.every((e) => (e.mark & 0xff00) === WAN2.mark && e.replyDst === WAN2.addr)).toBe(true);
       });
@@ -85,8 +77,8 @@ describe.skipIf(why !== null)('a stale conntrack plan never kills re-created ent
   }
 
   it('a plan whose entries are unchanged still kills every one of them', async () => {
-    native.ctFlushAll(fd);
-    insertEntries(fd, [...flows(WAN1), ...flows(WAN2).map((e) => ({ ...e, srcPort: e.srcPort + 1000, replyDstPort: e.replyDstPort + 1000 }))]);
+    native.ctFlushAll(fd());
+    insertEntries(fd(), [...flows(WAN1), ...flows(WAN2).map((e) => ({ ...e, srcPort: e.srcPort + 1000, replyDstPort: e.replyDstPort! + 1000 }))]);
     const table = await openTable({ conntrack: { netns: ns } });
     try {
       const plan = await table.plan(SELECT);
@@ -95,44 +87,42 @@ describe.skipIf(why !== null)('a stale conntrack plan never kills re-created ent
     } finally {
       await table.close();
     }
-    expect(dumpAll(fd).every((e) => (e.mark & 0xff00) === WAN2.mark)).toBe(true);
+    expect(dumpAll(fd()).every((e) => (e.mark & 0xff00) === WAN2.mark)).toBe(true);
   });
 
-  it('re-created entries that still match the selection may die; entries re-created elsewhere never do', async () => {
-    native.ctFlushAll(fd);
-    insertEntries(fd, flows(WAN1));
+  /** Plans WAN1's flows, ends them, re-creates `back` instead, and hands over the stale plan. */
+  async function withStalePlan(back: EntrySpec[], then: (table: StateTable, plan: Plan) => Promise<void>): Promise<void> {
+    native.ctFlushAll(fd());
+    insertEntries(fd(), flows(WAN1));
     const table = await openTable({ conntrack: { netns: ns } });
     try {
       const plan = await table.plan(SELECT);
-      endInReverse(fd, flows(WAN1));
-      // Half come back on WAN1 (still selected), half on WAN2.
-      const back = flows(WAN1).map((e, i) => (i % 2 ? { ...e, mark: WAN2.mark, replyDst: WAN2.addr } : e));
-      insertEntries(fd, back);
+      endInReverse(fd(), flows(WAN1));
+      insertEntries(fd(), back);
+      await then(table, plan);
+    } finally {
+      await table.close();
+    }
+  }
+
+  it('re-created entries that still match the selection may die; entries re-created elsewhere never do', async () => {
+    // Half come back on WAN1 (still selected), half on WAN2.
+    const back = flows(WAN1).map((e, i) => (i % 2 ? { ...e, mark: WAN2.mark, replyDst: WAN2.addr } : e));
+    await withStalePlan(back, async (table, plan) => {
       const r = await table.execute(plan);
       expect(r.killed + r.alreadyGone).toBe(N);
       expect(r.failed).toBe(0);
-    } finally {
-      await table.close();
-    }
-    const onWan2 = new Set(flows(WAN1).filter((_, i) => i % 2).map((e) => tupleKey({ zone: 0, ...e })));
-    const left = dumpAll(fd);
-    for (const k of onWan2) expect(left.some((e) => tupleKey(e) === k)).toBe(true);
+    });
+    const left = new Set(dumpAll(fd()).map(tupleKey));
+    for (const e of back.filter((_, i) => i % 2)) expect(left.has(tupleKey({ zone: 0, ...e }))).toBe(true);
   });
 
   it('the backend alone (no selections) re-checks the mark and reply tuple it read', async () => {
-    native.ctFlushAll(fd);
-    insertEntries(fd, flows(WAN1));
-    const table = await openTable({ conntrack: { netns: ns } });
-    try {
-      const plan = await table.plan(SELECT);
-      endInReverse(fd, flows(WAN1));
-      insertEntries(fd, flows(WAN2));
+    await withStalePlan(flows(WAN2), async (table, plan) => {
       const out = new Int32Array(plan.indices.length);
       table.backend.kill(table.lastSnapshot!, plan.indices, out);
       expect([...out].every((x) => x === 1)).toBe(true);
-    } finally {
-      await table.close();
-    }
-    expect(dumpAll(fd)).toHaveLength(N);
+    });
+    expect(dumpAll(fd())).toHaveLength(N);
   });
 });

@@ -36,11 +36,12 @@ int FdArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
   return fd;
 }
 
-uint32_t U32(const Napi::Value& v, const std::string& what) {
-  if (!v.IsNumber()) Bad(v.Env(), what + " must be a number");
+// `code`: EINVAL for the addon's own arguments, E_BAD_INPUT for a selection's values (SpecU32).
+uint32_t U32(const Napi::Value& v, const std::string& what, const char* code = "EINVAL") {
+  if (!v.IsNumber()) throw Error(v.Env(), EINVAL, what + " must be a number", code);
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d)))
-    Bad(v.Env(), what + " must be an integer 0..0xffffffff");
+    throw Error(v.Env(), EINVAL, what + " must be an integer 0..0xffffffff", code);
   return static_cast<uint32_t>(d);
 }
 
@@ -252,13 +253,7 @@ bool Present(const Napi::Object& o, const char* k) {
 }
 
 // A selection's values are the caller's input: out of range is E_BAD_INPUT, like the library's checks.
-uint32_t SpecU32(const Napi::Value& v, const std::string& what) {
-  if (!v.IsNumber()) BadInput(v.Env(), what + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d)))
-    BadInput(v.Env(), what + " must be an integer 0..0xffffffff");
-  return static_cast<uint32_t>(d);
-}
+uint32_t SpecU32(const Napi::Value& v, const std::string& what) { return U32(v, what, "E_BAD_INPUT"); }
 
 ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) BadInput(env, "ctSelect: each selection must be an object");
