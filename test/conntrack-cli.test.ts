@@ -1,22 +1,13 @@
 /** `statekill kill --backend conntrack` on the real kernel, in a namespace of the test's own. */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
+import { ROOT, cli } from './cli-run.js';
 import { addNs, delAllNs, netnsUnavailable, nsName } from './conntrack-netns.js';
 import { MASK, WAN1, fill } from './conntrack-fill.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/statekill.js');
 const why = netnsUnavailable();
 if (why) console.log(`conntrack CLI tests skipped: ${why}`);
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
-  });
-}
 
 describe.skipIf(why !== null)('kill --backend conntrack', () => {
   let ns = '';

@@ -5,8 +5,8 @@
  * marks under mask 0xff00 with noise in the low bits.
  */
 import { native } from '../src/native/index.js';
-import { parseIPv4 } from '../src/engine/addr.js';
-import { CT_STRIDE, IPS, encodeCtRecord } from '../src/backends/conntrack-record.js';
+import { parseAddr, parseIPv4 } from '../src/engine/addr.js';
+import { CT_STRIDE, IPS, decodeCtRecord, encodeCtRecord, type CtEntry } from '../src/backends/conntrack-record.js';
 
 export const WAN1 = { mark: 0x100, addr: '10.1.1.2' };
 export const WAN2 = { mark: 0x200, addr: '10.1.2.2' };
@@ -38,4 +38,46 @@ export function synthRecords(n: number, opts: { zone?: number; portBase?: number
 export function fill(fd: number, n: number, opts: { zone?: number; portBase?: number } = {}): number {
   const recs = synthRecords(n, opts);
   return native.ctInsert(fd, recs, n, new Int32Array(n));
+}
+
+/**
+ * One entry for `insertEntries` (CtEntry's original tuple): the reply tuple defaults to the inverse
+ * (no NAT); `replyDst`/`replyDstPort` masquerade it.
+ */
+export type EntrySpec = Pick<CtEntry, 'af' | 'proto' | 'src' | 'dst' | 'srcPort' | 'dstPort'> &
+  Partial<Pick<CtEntry, 'replyDst' | 'replyDstPort' | 'mark' | 'zone'>>;
+
+export function entryRecords(list: EntrySpec[]): Uint8Array {
+  const b = new Uint8Array(new SharedArrayBuffer(Math.max(1, list.length) * CT_STRIDE));
+  list.forEach((e, i) => {
+    const a = (s: string) => parseAddr(s)!.bytes;
+    encodeCtRecord(b, i, {
+      af: e.af, proto: e.proto, tcpState: e.proto === 6 ? 3 : undefined,
+      src: a(e.src), dst: a(e.dst), srcPort: e.srcPort, dstPort: e.dstPort,
+      replySrc: a(e.dst), replySrcPort: e.dstPort,
+      replyDst: a(e.replyDst ?? e.src), replyDstPort: e.replyDstPort ?? e.srcPort,
+      mark: e.mark ?? 0, zone: e.zone ?? 0, status: IPS.seenReply | IPS.assured, timeout: 3600,
+    });
+  });
+  return b;
+}
+
+/** Creates the entries; throws unless every one was created. */
+export function insertEntries(fd: number, list: EntrySpec[]): void {
+  const out = new Int32Array(list.length);
+  const made = native.ctInsert(fd, entryRecords(list), list.length, out);
+  if (made !== list.length) throw new Error(`insertEntries: created ${made} of ${list.length} (results ${[...out].join(',')})`);
+}
+
+/** Every entry of the socket's netns, decoded. */
+export function dumpAll(fd: number): CtEntry[] {
+  const cap = native.ctCount(fd) + 64;
+  const bytes = new Uint8Array(new SharedArrayBuffer(cap * CT_STRIDE));
+  const r = native.ctDump(fd, bytes, {});
+  return Array.from({ length: r.count }, (_, i) => decodeCtRecord(bytes, i));
+}
+
+/** A text key for an entry's original tuple and zone (what the kernel looks it up by). */
+export function tupleKey(e: { zone: number; proto: number; src: string; srcPort: number; dst: string; dstPort: number }): string {
+  return `${e.zone} ${e.proto} ${e.src}:${e.srcPort} > ${e.dst}:${e.dstPort}`;
 }

@@ -4,6 +4,8 @@
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import { native } from '../src/native/index.js';
 
 const run = randomBytes(3).toString('hex');
 const created = new Set<string>();
@@ -61,4 +63,23 @@ export function netnsUnavailable(): string | null {
 export function leftoverNs(): string[] {
   const out = sh('ip', ['netns', 'list']);
   return out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`skct${run}`));
+}
+
+/**
+ * For a describe block: a namespace of its own, created before its tests with a ctnetlink socket in
+ * it, and removed after them. `fd()` is the socket (valid inside tests).
+ */
+export function ctNamespace(tag: string): { ns: string; fd: () => number } {
+  const ns = nsName(tag);
+  let fd = -1;
+  beforeAll(() => {
+    addNs(ns);
+    fd = native.ctOpen(ns);
+  });
+  afterAll(() => {
+    if (fd >= 0) native.ctClose(fd);
+    fd = -1;
+    delAllNs();
+  });
+  return { ns, fd: () => fd };
 }

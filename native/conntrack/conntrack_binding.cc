@@ -1,6 +1,7 @@
 // N-API glue for the conntrack module: argument checks, typed arrays in and out, errors as
 // StatekillError. Kernel work lives in ctnetlink.cc, selection in select.cc.
 #include <cerrno>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,19 @@ namespace {
 
 [[noreturn]] void Bad(Napi::Env env, const std::string& m) { throw Error(env, EINVAL, m, "EINVAL"); }
 
+[[noreturn]] void BadInput(Napi::Env env, const std::string& m) { throw Error(env, EINVAL, m, "E_BAD_INPUT"); }
+
+// A mark selector is exact or refused, on every path: value bits outside the mask could never
+// match (a silent miss, or, masked away, a much wider kill), and mask 0 matches every entry.
+void CheckMark(Napi::Env env, uint32_t value, uint32_t mask, const std::string& what) {
+  if (mask == 0) BadInput(env, what + ": mask 0 matches every entry");
+  if ((value & ~mask) != 0) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ": value 0x%x has bits outside mask 0x%x; it can never match", value, mask);
+    BadInput(env, what + buf);
+  }
+}
+
 int FdArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
   if (!info[i].IsNumber()) Bad(info.Env(), std::string(fn) + ": handle must be a number");
   int fd = info[i].As<Napi::Number>().Int32Value();
@@ -22,11 +36,12 @@ int FdArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
   return fd;
 }
 
-uint32_t U32(const Napi::Value& v, const std::string& what) {
-  if (!v.IsNumber()) Bad(v.Env(), what + " must be a number");
+// `code`: EINVAL for the addon's own arguments, E_BAD_INPUT for a selection's values (SpecU32).
+uint32_t U32(const Napi::Value& v, const std::string& what, const char* code = "EINVAL") {
+  if (!v.IsNumber()) throw Error(v.Env(), EINVAL, what + " must be a number", code);
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d)))
-    Bad(v.Env(), what + " must be an integer 0..0xffffffff");
+    throw Error(v.Env(), EINVAL, what + " must be an integer 0..0xffffffff", code);
   return static_cast<uint32_t>(d);
 }
 
@@ -75,6 +90,7 @@ Napi::Value Dump(const Napi::CallbackInfo& info) {
       f.hasMark = true;
       f.mark = U32(o.Get("mark"), "ctDump: mark");
       f.mask = o.Has("mask") && !o.Get("mask").IsUndefined() ? U32(o.Get("mask"), "ctDump: mask") : 0xffffffffu;
+      if ((f.mark & ~f.mask) != 0) CheckMark(env, f.mark, f.mask, "ctDump: mark filter");
     }
     if (o.Has("zone") && !o.Get("zone").IsUndefined()) {
       uint32_t z = U32(o.Get("zone"), "ctDump: zone");
@@ -97,7 +113,22 @@ size_t BatchArg(const Napi::CallbackInfo& info, size_t i) {
   return b;
 }
 
-// ctDelete(fd, bytes, indices: Int32Array, out: Int32Array, batch?)
+ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v);
+
+// Selections to re-check each entry against before it is deleted (undefined: the record's own
+// selecting fields); at most 32, like ctSelect.
+std::vector<ct::Spec> SpecsArg(Napi::Env env, const Napi::Value& v, const char* fn) {
+  std::vector<ct::Spec> specs;
+  if (v.IsUndefined() || v.IsNull()) return specs;
+  if (!v.IsArray()) Bad(env, std::string(fn) + ": specs must be an array");
+  auto arr = v.As<Napi::Array>();
+  if (arr.Length() == 0) BadInput(env, std::string(fn) + ": an empty list of selections selects nothing; pass none to re-check the records themselves");
+  if (arr.Length() > 32) Bad(env, std::string(fn) + ": at most 32 selections (one mask bit each)");
+  for (uint32_t i = 0; i < arr.Length(); i++) specs.push_back(ParseSpec(env, arr.Get(i)));
+  return specs;
+}
+
+// ctDelete(fd, bytes, indices: Int32Array, out: Int32Array, batch?, specs?)
 Napi::Value Delete(const Napi::CallbackInfo& info) {
   RequireArgs(info, 4, "ctDelete");
   Napi::Env env = info.Env();
@@ -112,7 +143,8 @@ Napi::Value Delete(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < n; i++)
     if (idx[i] < 0 || static_cast<size_t>(idx[i]) >= nrec) Bad(env, "ctDelete: index " + std::to_string(idx[i]) + " is outside the snapshot");
   size_t batch = BatchArg(info, 4);
-  Guard(env, [&] { ct::Delete(fd, recs, idx, n, out, batch); return 0; });
+  std::vector<ct::Spec> specs = SpecsArg(env, info.Length() > 5 ? info[5] : env.Undefined(), "ctDelete");
+  Guard(env, [&] { ct::Delete(fd, recs, idx, n, out, batch, specs); return 0; });
   return env.Undefined();
 }
 
@@ -154,7 +186,7 @@ Napi::Value FlushMark(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0, "ctFlushMark");
   uint32_t mark = U32(info[1], "ctFlushMark: mark"), mask = U32(info[2], "ctFlushMark: mask");
   if (mask == 0) Unsafe(env, "refusing a kernel-filtered delete: mask 0 matches every entry (a full flush)");
-  if ((mark & ~mask) != 0) Bad(env, "ctFlushMark: mark has bits outside the mask; it can never match");
+  CheckMark(env, mark, mask, "ctFlushMark");
   Guard(env, [&] { ct::FlushMark(fd, mark, mask); return 0; });
   return env.Undefined();
 }
@@ -186,6 +218,17 @@ Napi::Value KernelFilterRefusal(const Napi::CallbackInfo& info) {
 
 Napi::Value KernelRelease(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ct::KernelRelease()); }
 
+// ctProbeKernelFilter(kind, af?) -> null when the kernel selected exactly in a throwaway netns, else why not
+Napi::Value ProbeKernelFilter(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1, "ctProbeKernelFilter");
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) Bad(env, "ctProbeKernelFilter: kind must be a string");
+  uint32_t af = info.Length() > 1 && !info[1].IsUndefined() ? U32(info[1], "ctProbeKernelFilter: af") : 0;
+  if (af > 255) Bad(env, "ctProbeKernelFilter: af must be 4 or 6");
+  std::string why = ct::ProbeKernelFilter(info[0].As<Napi::String>(), static_cast<uint8_t>(af));
+  return why.empty() ? env.Null() : Napi::String::New(env, why);
+}
+
 // ---- ctSelect ----
 
 void ParseCidr(Napi::Env env, const Napi::Value& v, ct::Cidr* c, const char* what) {
@@ -209,8 +252,11 @@ bool Present(const Napi::Object& o, const char* k) {
   return true;
 }
 
+// A selection's values are the caller's input: out of range is E_BAD_INPUT, like the library's checks.
+uint32_t SpecU32(const Napi::Value& v, const std::string& what) { return U32(v, what, "E_BAD_INPUT"); }
+
 ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsObject()) Bad(env, "ctSelect: each spec must be an object");
+  if (!v.IsObject()) BadInput(env, "ctSelect: each selection must be an object");
   auto o = v.As<Napi::Object>();
   // pf-only criteria would be silently ignored here, widening the selection: refuse them.
   for (const char* k : {"gateways", "natAddrs", "interfaces", "rtInterfaces", "rules"})
@@ -218,32 +264,33 @@ ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v) {
   ct::Spec s;
   bool any = false;
   if (Present(o, "mark")) {
+    if (!o.Get("mark").IsObject()) BadInput(env, "ctSelect: mark must be {value, mask}");
     auto m = o.Get("mark").As<Napi::Object>();
     s.hasMark = true;
-    s.mark = U32(m.Get("value"), "ctSelect: mark.value");
-    s.markMask = U32(m.Get("mask"), "ctSelect: mark.mask");
-    s.mark &= s.markMask;
+    s.mark = SpecU32(m.Get("value"), "ctSelect: mark.value");
+    s.markMask = SpecU32(m.Get("mask"), "ctSelect: mark.mask");
+    CheckMark(env, s.mark, s.markMask, "ctSelect: mark");
     any = true;
   }
   if (Present(o, "zone")) {
-    uint32_t z = U32(o.Get("zone"), "ctSelect: zone");
-    if (z > 65535) Bad(env, "ctSelect: zone must be 0..65535");
+    uint32_t z = SpecU32(o.Get("zone"), "ctSelect: zone");
+    if (z > 65535) BadInput(env, "ctSelect: zone must be 0..65535");
     s.zone = static_cast<int32_t>(z), any = true;
   }
   if (Present(o, "af")) {
-    uint32_t af = U32(o.Get("af"), "ctSelect: af");
-    if (af != 4 && af != 6) Bad(env, "ctSelect: af must be 4 or 6");
+    uint32_t af = SpecU32(o.Get("af"), "ctSelect: af");
+    if (af != 4 && af != 6) BadInput(env, "ctSelect: af must be 4 or 6");
     s.af = static_cast<uint8_t>(af), any = true;
   }
   if (Present(o, "proto")) {
-    uint32_t p = U32(o.Get("proto"), "ctSelect: proto");
-    if (p > 255) Bad(env, "ctSelect: proto must be 0..255");
+    uint32_t p = SpecU32(o.Get("proto"), "ctSelect: proto");
+    if (p > 255) BadInput(env, "ctSelect: proto must be 0..255");
     s.proto = static_cast<int32_t>(p), any = true;
   }
   for (auto [k, port] : {std::pair<const char*, int32_t*>{"srcPort", &s.srcPort}, {"dstPort", &s.dstPort}})
     if (Present(o, k)) {
-      uint32_t p = U32(o.Get(k), std::string("ctSelect: ") + k);
-      if (p > 65535) Bad(env, std::string("ctSelect: ") + k + " must be 0..65535");
+      uint32_t p = SpecU32(o.Get(k), std::string("ctSelect: ") + k);
+      if (p > 65535) BadInput(env, std::string("ctSelect: ") + k + " must be 0..65535");
       *port = static_cast<int32_t>(p), any = true;
     }
   if (Present(o, "src")) ParseCidr(env, o.Get("src"), &s.src, "src"), any = true;
@@ -288,6 +335,7 @@ void InitConntrack(Napi::Env env, Napi::Object exports) {
   exports.Set("ctFlushReplyDst", Napi::Function::New(env, FlushReplyDst, "ctFlushReplyDst"));
   exports.Set("ctKernelFilterRefusal", Napi::Function::New(env, KernelFilterRefusal, "ctKernelFilterRefusal"));
   exports.Set("ctKernelRelease", Napi::Function::New(env, KernelRelease, "ctKernelRelease"));
+  exports.Set("ctProbeKernelFilter", Napi::Function::New(env, ProbeKernelFilter, "ctProbeKernelFilter"));
   exports.Set("ctSelect", Napi::Function::New(env, Select, "ctSelect"));
 }
 

@@ -199,8 +199,10 @@ uint32_t Be32(const nlattr* a) {
   return ntohl(v);
 }
 
-void ParseTuple(const nlattr* t, uint8_t* rec, size_t srcOff, size_t dstOff, size_t sportOff, size_t dportOff,
+// Returns whether the tuple carried CTA_PROTO_SRC_PORT/DST_PORT (a delete must echo them).
+bool ParseTuple(const nlattr* t, uint8_t* rec, size_t srcOff, size_t dstOff, size_t sportOff, size_t dportOff,
                 size_t protoOff) {
+  bool ports = false;
   Attrs ta;
   ParseNested(t, &ta);
   if (const nlattr* ip = ta.a[CTA_TUPLE_IP]) {
@@ -218,6 +220,7 @@ void ParseTuple(const nlattr* t, uint8_t* rec, size_t srcOff, size_t dstOff, siz
     uint16_t sport = 0, dport = 0;
     if (pa.a[CTA_PROTO_SRC_PORT]) sport = Be16(pa.a[CTA_PROTO_SRC_PORT]);
     if (pa.a[CTA_PROTO_DST_PORT]) dport = Be16(pa.a[CTA_PROTO_DST_PORT]);
+    ports = pa.a[CTA_PROTO_SRC_PORT] && pa.a[CTA_PROTO_DST_PORT];
     if (pa.a[CTA_PROTO_ICMP_ID]) sport = Be16(pa.a[CTA_PROTO_ICMP_ID]);
     if (pa.a[CTA_PROTO_ICMPV6_ID]) sport = Be16(pa.a[CTA_PROTO_ICMPV6_ID]);
     if (pa.a[CTA_PROTO_ICMP_TYPE]) dport = (U8(pa.a[CTA_PROTO_ICMP_TYPE]) << 8) | (pa.a[CTA_PROTO_ICMP_CODE] ? U8(pa.a[CTA_PROTO_ICMP_CODE]) : 0);
@@ -225,6 +228,7 @@ void ParseTuple(const nlattr* t, uint8_t* rec, size_t srcOff, size_t dstOff, siz
     Put<uint16_t>(rec, sportOff, sport);
     Put<uint16_t>(rec, dportOff, dport);
   }
+  return ports;
 }
 
 // One CT_NEW message of a dump into one record.
@@ -237,7 +241,8 @@ void DecodeEntry(const nlmsghdr* h, uint8_t* rec) {
   Attrs at;
   ParseAttrs(reinterpret_cast<const uint8_t*>(h) + hdr, h->nlmsg_len - hdr, &at);
   uint8_t flags = 0;
-  if (at.a[CTA_TUPLE_ORIG]) ParseTuple(at.a[CTA_TUPLE_ORIG], rec, kOrigSrc, kOrigDst, kOrigSport, kOrigDport, kProto);
+  if (at.a[CTA_TUPLE_ORIG] && ParseTuple(at.a[CTA_TUPLE_ORIG], rec, kOrigSrc, kOrigDst, kOrigSport, kOrigDport, kProto))
+    flags |= kHasPorts;
   if (at.a[CTA_TUPLE_REPLY]) ParseTuple(at.a[CTA_TUPLE_REPLY], rec, kReplySrc, kReplyDst, kReplySport, kReplyDport, kReplyProto);
   if (at.a[CTA_STATUS]) Put<uint32_t>(rec, kStatus, Be32(at.a[CTA_STATUS])), flags |= kHasStatus;
   if (at.a[CTA_TIMEOUT]) Put<uint32_t>(rec, kTimeout, Be32(at.a[CTA_TIMEOUT])), flags |= kHasTimeout;
@@ -258,6 +263,15 @@ void DecodeEntry(const nlmsghdr* h, uint8_t* rec) {
 
 // ---- message building from records ----
 
+// Protocols whose kernel tuple travels in CTA_PROTO_SRC_PORT/DST_PORT (nf_ct_port_nlattr_to_tuple):
+// TCP, UDP, UDP-Lite, SCTP, DCCP, and GRE, whose keys (PPTP call ids) sit where ports would
+// (net/netfilter/nf_conntrack_proto_gre.c: .nlattr_to_tuple = nf_ct_port_nlattr_to_tuple). The
+// kernel answers EINVAL to a DELETE that leaves them out.
+bool PortProto(uint8_t proto) {
+  return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP || proto == IPPROTO_DCCP ||
+         proto == IPPROTO_UDPLITE || proto == IPPROTO_GRE;
+}
+
 void PutTuple(MsgBuf& m, uint16_t type, const uint8_t* rec, size_t srcOff, size_t dstOff, size_t sportOff,
               size_t dportOff, uint8_t proto) {
   bool v6 = rec[kAf] == 6;
@@ -277,8 +291,7 @@ void PutTuple(MsgBuf& m, uint16_t type, const uint8_t* rec, size_t srcOff, size_
     m.Put16(CTA_PROTO_ICMPV6_ID, sport);
     m.Put8(CTA_PROTO_ICMPV6_TYPE, dport >> 8);
     m.Put8(CTA_PROTO_ICMPV6_CODE, dport & 0xff);
-  } else if (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP || proto == IPPROTO_DCCP ||
-             proto == IPPROTO_UDPLITE) {
+  } else if (PortProto(proto) || (rec[kFlags] & kHasPorts)) {
     m.Put16(CTA_PROTO_SRC_PORT, sport);
     m.Put16(CTA_PROTO_DST_PORT, dport);
   }
@@ -290,75 +303,120 @@ void PutOrigTuple(MsgBuf& m, const uint8_t* rec) {
   PutTuple(m, CTA_TUPLE_ORIG, rec, kOrigSrc, kOrigDst, kOrigSport, kOrigDport, rec[kProto]);
 }
 
-// Sends `n` messages built by build(m, i, seq) in batches; collects per-message errors by seq.
-// Only the last message of a batch asks for an ACK: the kernel answers the others only on error,
-// and processes a buffer in order, so the last ACK means every earlier answer has been queued.
+// Builds `count` messages with consecutive sequence numbers (build(m, k, seq) adds message k), the
+// last one asking for an ACK; returns the first sequence number.
+template <typename Build>
+uint32_t BuildBatch(MsgBuf& m, size_t count, Build build) {
+  m.Clear();
+  uint32_t base = NextSeq();
+  for (size_t k = 1; k < count; k++) NextSeq();  // reserve base .. base + count - 1
+  for (size_t k = 0; k < count; k++) {
+    build(m, k, base + static_cast<uint32_t>(k));
+    if (k + 1 == count) m.SetFlags(NLM_F_ACK);
+    m.End();
+  }
+  return base;
+}
+
+// Sends a batch from BuildBatch and hands every answer to one of its messages to on(h, k) until
+// the ACK of the last. The kernel handles a buffer in order and answers the others only with data
+// or an error, so that ACK means every earlier answer has been queued.
+template <typename On>
+void Exchange(int fd, const MsgBuf& m, uint32_t base, size_t count, On on) {
+  SendAll(fd, m);
+  std::vector<uint8_t> buf(kRecvBuf);
+  const uint32_t last = base + static_cast<uint32_t>(count - 1);
+  for (bool done = false; !done;) {
+    size_t len = static_cast<size_t>(RecvSome(fd, buf));
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      uint32_t k = h->nlmsg_seq - base;
+      if (k >= count) continue;  // not ours (stale)
+      on(h, static_cast<size_t>(k));
+      if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq == last) done = true;
+    }
+  }
+}
+
+// Sends `n` messages built by build(m, i, seq) in batches; results[i]: 0, 1 when the kernel
+// answered okOnErr (ENOENT: already gone, EEXIST: already there), else -errno.
 template <typename Build>
 void Batched(int fd, size_t n, size_t batch, int32_t* results, int okOnErr, Build build) {
   if (batch == 0) batch = 512;
   MsgBuf m;
-  std::vector<uint8_t> buf(kRecvBuf);
   for (size_t from = 0; from < n; from += batch) {
-    size_t to = from + batch < n ? from + batch : n;
-    m.Clear();
-    uint32_t base = NextSeq();
-    for (size_t i = from; i < to; i++) {
-      build(m, i, base + static_cast<uint32_t>(i - from));
-      if (i + 1 == to) m.SetFlags(NLM_F_ACK);
-      m.End();
-      results[i] = 0;
-    }
-    // Sequence numbers for this batch: base .. base + (to - from - 1); advance the counter past them.
-    for (size_t i = from + 1; i < to; i++) NextSeq();
-    uint32_t last = base + static_cast<uint32_t>(to - from - 1);
-    SendAll(fd, m);
-    bool done = false;
-    while (!done) {
-      ssize_t got = RecvSome(fd, buf);
-      size_t len = static_cast<size_t>(got);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-        if (h->nlmsg_type != NLMSG_ERROR) continue;
-        uint32_t s = h->nlmsg_seq - base;
-        if (s > last - base) continue;  // not ours (stale)
-        int err = NlErrno(h);
-        if (err) results[from + s] = err == okOnErr ? 1 : -err;
-        if (h->nlmsg_seq == last) done = true;
-      }
-    }
+    size_t count = batch < n - from ? batch : n - from;
+    for (size_t k = 0; k < count; k++) results[from + k] = 0;
+    uint32_t base = BuildBatch(m, count, [&](MsgBuf& mb, size_t k, uint32_t seq) { build(mb, from + k, seq); });
+    Exchange(fd, m, base, count, [&](const nlmsghdr* h, size_t k) {
+      if (h->nlmsg_type != NLMSG_ERROR) return;
+      int err = NlErrno(h);
+      if (err) results[from + k] = err == okOnErr ? 1 : -err;
+    });
   }
+}
+
+uint8_t RecFamily(const uint8_t* rec) { return rec[kAf] == 6 ? AF_INET6 : AF_INET; }
+
+// The kernel's key for an entry: original tuple and zone (without the zone it looks in zone 0).
+void PutKey(MsgBuf& m, const uint8_t* rec) {
+  PutOrigTuple(m, rec);
+  if (Get<uint16_t>(rec, kZone)) m.Put16(CTA_ZONE, Get<uint16_t>(rec, kZone));
+}
+
+// Whether `now` (the entry as the kernel holds it now) is still the entry the plan listed in
+// `planned`: the same CTA_ID, and matching the plan's selections (or, without them, the same
+// selecting fields). The id alone does not prove it: the kernel derives it from the entry's address
+// and tuple, so an entry re-created in the same memory gets it again, possibly with another mark.
+bool StillSelected(const uint8_t* planned, const uint8_t* now, const std::vector<Spec>& specs) {
+  if ((planned[kFlags] & kHasId) && (!(now[kFlags] & kHasId) || Get<uint32_t>(planned, kId) != Get<uint32_t>(now, kId)))
+    return false;
+  if (!specs.empty()) {
+    for (const Spec& s : specs)
+      if (Matches(s, now)) return true;
+    return false;
+  }
+  return Get<uint32_t>(planned, kMark) == Get<uint32_t>(now, kMark) && Get<uint16_t>(planned, kZone) == Get<uint16_t>(now, kZone) &&
+         std::memcmp(planned + kReplySport, now + kReplySport, 4) == 0 &&
+         std::memcmp(planned + kReplySrc, now + kReplySrc, 32) == 0;
+}
+
+}  // namespace
+
+namespace {
+
+// A ctnetlink socket in the calling thread's netns, or -1 with *err set.
+int OpenHere(int* err) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (fd < 0) {
+    *err = errno;
+    return -1;
+  }
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
+    *err = errno;
+    close(fd);
+    return -1;
+  }
+  int one = 1;
+  // ACKs without the request echoed: a batch of failed deletes stays small in the receive queue.
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  int big = 16 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  int sbig = 8 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sbig, sizeof sbig) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sbig, sizeof sbig);
+  // A lost ACK must not hang the process forever.
+  timeval tv{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
 }
 
 }  // namespace
 
 int Open(const std::string& netns) {
   int fd = -1, err = 0;
-  auto open = [&] {
-    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-    if (fd < 0) {
-      err = errno;
-      return;
-    }
-    sockaddr_nl local{};
-    local.nl_family = AF_NETLINK;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
-      err = errno;
-      close(fd);
-      fd = -1;
-      return;
-    }
-    int one = 1;
-    // ACKs without the request echoed: a batch of failed deletes stays small in the receive queue.
-    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-    int big = 16 << 20;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    int sbig = 8 << 20;
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sbig, sizeof sbig) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sbig, sizeof sbig);
-    // A lost ACK must not hang the process forever.
-    timeval tv{30, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  };
   if (netns.empty()) {
-    open();
+    fd = OpenHere(&err);
   } else {
     // setns on a short-lived thread: the socket keeps the namespace it was created in, and no
     // thread of Node's ever changes namespace.
@@ -375,7 +433,7 @@ int Open(const std::string& netns) {
         return;
       }
       close(ns);
-      open();
+      fd = OpenHere(&err);
     });
     t.join();
     if (err) Fail(err, "ctnetlink socket in netns " + path);
@@ -452,18 +510,49 @@ DumpResult Dump(int fd, uint8_t* out, size_t capacity, const DumpFilter& f) {
   return r;
 }
 
-void Delete(int fd, const uint8_t* records, const int32_t* indices, size_t n, int32_t* results, size_t batch) {
-  Batched(fd, n, batch, results, ENOENT, [&](MsgBuf& m, size_t i, uint32_t seq) {
-    const uint8_t* rec = records + static_cast<size_t>(indices[i]) * kStride;
-    m.Begin(kMsgType(IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq, rec[kAf] == 6 ? AF_INET6 : AF_INET);
-    PutOrigTuple(m, rec);
-    // The zone is part of the key: without it the kernel looks in zone 0 and answers ENOENT.
-    if (Get<uint16_t>(rec, kZone)) m.Put16(CTA_ZONE, Get<uint16_t>(rec, kZone));
-    // The id pins the entry we read: a new connection reusing the tuple is left alone (ENOENT).
-    // Caveat: the kernel's id is siphash(entry address, master, netns, original tuple), so a new
-    // entry that the slab allocator places in the deleted entry's memory gets the same id again.
-    if (rec[kFlags] & kHasId) m.Put32(CTA_ID, Get<uint32_t>(rec, kId));
-  });
+void Delete(int fd, const uint8_t* records, const int32_t* indices, size_t n, int32_t* results, size_t batch,
+            const std::vector<Spec>& specs) {
+  if (batch == 0) batch = 512;
+  auto rec = [&](size_t i) { return records + static_cast<size_t>(indices[i]) * kStride; };
+  MsgBuf m;
+  std::vector<size_t> still;
+  for (size_t from = 0; from < n; from += batch) {
+    size_t count = batch < n - from ? batch : n - from;
+    for (size_t k = 0; k < count; k++) results[from + k] = 1;  // gone, unless re-read, still selected and deleted
+    // 1. Re-read each entry by its key: a DELETE can check the id but not the mark or the reply tuple.
+    uint32_t base = BuildBatch(m, count, [&](MsgBuf& mb, size_t k, uint32_t seq) {
+      mb.Begin(kMsgType(IPCTNL_MSG_CT_GET), NLM_F_REQUEST, seq, RecFamily(rec(from + k)));
+      PutKey(mb, rec(from + k));
+    });
+    still.clear();
+    Exchange(fd, m, base, count, [&](const nlmsghdr* h, size_t k) {
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        int err = NlErrno(h);
+        if (err && err != ENOENT) results[from + k] = -err;
+        return;
+      }
+      if (h->nlmsg_type != kMsgType(IPCTNL_MSG_CT_NEW) || h->nlmsg_len < NLMSG_HDRLEN + sizeof(nfgenmsg)) return;
+      alignas(8) uint8_t now[kStride];
+      DecodeEntry(h, now);
+      if (StillSelected(rec(from + k), now, specs)) still.push_back(k);
+    });
+    if (still.empty()) continue;
+    // 2. Delete what is still selected, by key and id. What remains unchecked is the time between
+    //    the two round trips of this batch.
+    base = BuildBatch(m, still.size(), [&](MsgBuf& mb, size_t j, uint32_t seq) {
+      const uint8_t* r = rec(from + still[j]);
+      mb.Begin(kMsgType(IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq, RecFamily(r));
+      PutKey(mb, r);
+      // The kernel refuses (ENOENT) an entry whose id differs: a new connection reusing the tuple.
+      if (r[kFlags] & kHasId) mb.Put32(CTA_ID, Get<uint32_t>(r, kId));
+    });
+    for (size_t k : still) results[from + k] = 0;
+    Exchange(fd, m, base, still.size(), [&](const nlmsghdr* h, size_t j) {
+      if (h->nlmsg_type != NLMSG_ERROR) return;
+      int err = NlErrno(h);
+      if (err) results[from + still[j]] = err == ENOENT ? 1 : -err;
+    });
+  }
 }
 
 void Insert(int fd, const uint8_t* records, size_t n, int32_t* results, size_t batch) {
@@ -536,6 +625,113 @@ void FlushReplyDst(int fd, uint8_t af, const uint8_t addr[16]) {
   Transact(fd, m, seq, "ctnetlink delete by reply destination");
 }
 
+// ---- probing a kernel filter in a throwaway namespace ----
+
+namespace {
+
+struct ProbeEntry {
+  uint8_t af;
+  const char* replyDst;  // text address of the reply destination
+  uint32_t mark;
+  bool target;  // must be deleted by the probed filter, and nothing else may be
+};
+
+void ProbeRecord(uint8_t* rec, const ProbeEntry& e, uint16_t sport) {
+  std::memset(rec, 0, kStride);
+  rec[kAf] = e.af;
+  rec[kProto] = IPPROTO_UDP;
+  rec[kReplyProto] = IPPROTO_UDP;
+  rec[kTcpState] = 0xff;
+  int fam = e.af == 6 ? AF_INET6 : AF_INET;
+  // Every entry: client -> server; the reply goes to the "WAN address" under test.
+  inet_pton(fam, e.af == 6 ? "2001:db8:5::10" : "198.18.5.10", rec + kOrigSrc);
+  inet_pton(fam, e.af == 6 ? "2001:db8:7::80" : "198.18.7.80", rec + kOrigDst);
+  inet_pton(fam, e.af == 6 ? "2001:db8:7::80" : "198.18.7.80", rec + kReplySrc);
+  inet_pton(fam, e.replyDst, rec + kReplyDst);
+  Put<uint16_t>(rec, kOrigSport, sport);
+  Put<uint16_t>(rec, kOrigDport, 53);
+  Put<uint16_t>(rec, kReplySport, 53);
+  Put<uint16_t>(rec, kReplyDport, sport);
+  Put<uint32_t>(rec, kMark, e.mark);
+  Put<uint32_t>(rec, kStatus, IPS_SEEN_REPLY | IPS_ASSURED);
+  Put<uint32_t>(rec, kTimeout, 120);
+}
+
+// What the probed filter must tell apart.
+std::vector<ProbeEntry> ProbeEntries(const std::string& kind, uint8_t af) {
+  // mwan3-style mark under a mask, noise in the low bits, both families, a near miss (0x1100).
+  if (kind == "mark")
+    return {{4, "198.18.1.2", 0x105, true}, {4, "198.18.2.2", 0x205, false}, {6, "2001:db8:1::2", 0x100, true},
+            {6, "2001:db8:2::2", 0x0, false}, {4, "198.18.1.2", 0x1100, false}};
+  // The target, another address of the family, a neighbour, and the same bits in the other family.
+  if (af == 6)
+    return {{6, "2001:db8:1::2", 0, true}, {6, "2001:db8:2::2", 0, false}, {6, "2001:db8:1::3", 0, false},
+            {4, "198.18.1.2", 0, false}};
+  return {{4, "198.18.1.2", 0, true}, {4, "198.18.2.2", 0, false}, {4, "198.18.1.3", 0, false}, {6, "2001:db8:1::2", 0, false}};
+}
+
+// In the probe's own netns: create the entries, send the filtered delete, and check what is left.
+std::string RunProbe(int fd, const std::string& kind, uint8_t af) {
+  const std::vector<ProbeEntry> es = ProbeEntries(kind, af);
+  std::vector<uint8_t> recs(es.size() * kStride);
+  for (size_t i = 0; i < es.size(); i++) ProbeRecord(&recs[i * kStride], es[i], static_cast<uint16_t>(40000 + i));
+  std::vector<int32_t> res(es.size());
+  Insert(fd, recs.data(), es.size(), res.data(), 0);
+  for (size_t i = 0; i < es.size(); i++)
+    if (res[i] != 0) return "could not probe: creating probe entry " + std::to_string(i) + " failed (" + std::to_string(res[i]) + ")";
+  if (kind == "mark") {
+    FlushMark(fd, 0x100, 0xff00);
+  } else {
+    uint8_t addr[16] = {};
+    inet_pton(af == 6 ? AF_INET6 : AF_INET, es[0].replyDst, addr);
+    FlushReplyDst(fd, af, addr);
+  }
+  std::vector<uint8_t> left(es.size() * 2 * kStride);
+  DumpResult d = Dump(fd, left.data(), es.size() * 2, DumpFilter{});
+  std::vector<bool> alive(es.size(), false);
+  for (size_t i = 0; i < d.written; i++) {
+    size_t k = Get<uint16_t>(&left[i * kStride], kOrigSport) - 40000u;
+    if (k < es.size()) alive[k] = true;
+  }
+  std::string wrong;
+  for (size_t i = 0; i < es.size(); i++)
+    if (alive[i] == es[i].target) wrong += std::string(wrong.empty() ? "" : ", ") + (es[i].target ? "kept " : "deleted ") + es[i].replyDst +
+                                           (kind == "mark" ? " mark " + std::to_string(es[i].mark) : "");
+  if (wrong.empty()) return "";
+  return "the kernel's filtered delete " + std::string(kind == "mark" ? "by mark" : af == 6 ? "by IPv6 reply destination" : "by IPv4 reply destination") +
+         " selected the wrong entries in a probe (" + wrong + ")";
+}
+
+}  // namespace
+
+std::string ProbeKernelFilter(const std::string& kind, uint8_t af) {
+  if (kind != "mark" && kind != "replyDst") return "unknown kernel filter kind '" + kind + "'";
+  if (kind == "replyDst" && af != 4 && af != 6) return "a reply-destination probe needs af 4 or 6";
+  std::string why;
+  // A thread of our own enters a new, empty netns: nothing of the caller's table is ever touched,
+  // and the namespace goes away with the thread's socket.
+  std::thread t([&] {
+    if (unshare(CLONE_NEWNET) < 0) {
+      why = std::string("could not probe: unshare(CLONE_NEWNET): ") + std::strerror(errno);
+      return;
+    }
+    int err = 0;
+    int fd = OpenHere(&err);
+    if (fd < 0) {
+      why = std::string("could not probe: ctnetlink socket: ") + std::strerror(err);
+      return;
+    }
+    try {
+      why = RunProbe(fd, kind, af);
+    } catch (const KernelError& e) {
+      why = std::string("could not probe: ") + e.what();
+    }
+    close(fd);
+  });
+  t.join();
+  return why;
+}
+
 std::string KernelRelease() {
   utsname u{};
   if (uname(&u) < 0) return "";
@@ -549,12 +745,13 @@ int Open(const std::string&) { NotHere(); }
 void Close(int) {}
 uint32_t Count(int) { NotHere(); }
 DumpResult Dump(int, uint8_t*, size_t, const DumpFilter&) { NotHere(); }
-void Delete(int, const uint8_t*, const int32_t*, size_t, int32_t*, size_t) { NotHere(); }
+void Delete(int, const uint8_t*, const int32_t*, size_t, int32_t*, size_t, const std::vector<Spec>&) { NotHere(); }
 void Insert(int, const uint8_t*, size_t, int32_t*, size_t) { NotHere(); }
 void FlushAll(int) { NotHere(); }
 void FlushMark(int, uint32_t, uint32_t) { NotHere(); }
 void FlushReplyDst(int, uint8_t, const uint8_t*) { NotHere(); }
 std::string KernelRelease() { return ""; }
+std::string ProbeKernelFilter(const std::string&, uint8_t) { return "conntrack is Linux-only"; }
 
 #endif
 

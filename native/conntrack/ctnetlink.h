@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/kernel_error.h"
+#include "select.h"
 
 namespace sk::ct {
 
@@ -34,9 +35,13 @@ void Close(int fd);
 uint32_t Count(int fd);
 DumpResult Dump(int fd, uint8_t* out, size_t capacity, const DumpFilter& f);
 
-// Per-entry delete by original tuple (+ zone, + id), `batch` messages per sendmsg. results[i]: 0
-// deleted, 1 already gone (ENOENT), <0 -errno.
-void Delete(int fd, const uint8_t* records, const int32_t* indices, size_t n, int32_t* results, size_t batch);
+// Per-entry delete by original tuple (+ zone, + id), `batch` messages per sendmsg, each batch
+// re-checked first: one GET per entry, and only entries that still carry the id read AND still
+// match are deleted. "Match" is any of `specs` (the plan's selections); with no specs, the entry's
+// selecting fields (mark, reply tuple) must equal the record's. results[i]: 0 deleted, 1 already
+// gone (ENOENT, or no longer matching: the entry the plan listed no longer exists), <0 -errno.
+void Delete(int fd, const uint8_t* records, const int32_t* indices, size_t n, int32_t* results, size_t batch,
+            const std::vector<Spec>& specs);
 // Creates entries from records (test and bench fill); results as Delete (1 = EEXIST).
 void Insert(int fd, const uint8_t* records, size_t n, int32_t* results, size_t batch);
 
@@ -49,6 +54,13 @@ void FlushReplyDst(int fd, uint8_t af, const uint8_t addr[16]);
 // Why a tuple-less filtered DELETE would be unsafe on kernel `release` ("" when it is safe).
 // kind: "mark" (needs >= 4.0 and mask != 0) or "replyDst" (CTA_FILTER on flush: >= 6.12).
 std::string KernelFilterRefusal(const std::string& release, const std::string& kind, bool hasMask, uint32_t mask);
+
+// Proves a kernel-filtered DELETE on this kernel before it is used: in a throwaway network namespace
+// (unshare on a short-lived thread), creates entries the filter must tell apart, sends the filtered
+// delete, and checks exactly the right ones went. kind "mark" (af ignored: both families) or
+// "replyDst" (af 4 or 6). Returns "" when the kernel selected exactly, else why not (including "could
+// not probe: ..."). Linux 6.18 fails "replyDst" for IPv6: its CTA_FILTER address compare is inverted.
+std::string ProbeKernelFilter(const std::string& kind, uint8_t af);
 std::string KernelRelease();
 
 }  // namespace sk::ct

@@ -35,7 +35,9 @@ enum Offset : size_t {
   // 96..127 reserved, zero
 };
 
-enum Flag : uint8_t { kHasId = 1, kHasMark = 2, kHasZone = 4, kHasTimeout = 8, kHasStatus = 16 };
+// kHasPorts: the kernel sent CTA_PROTO_SRC_PORT/DST_PORT for the original tuple (TCP, UDP, SCTP, DCCP,
+// UDP-Lite, and GRE, whose keys travel in the port attributes): a delete must echo them.
+enum Flag : uint8_t { kHasId = 1, kHasMark = 2, kHasZone = 4, kHasTimeout = 8, kHasStatus = 16, kHasPorts = 32 };
 
 template <typename T>
 inline T Get(const uint8_t* rec, size_t off) {

@@ -4,6 +4,7 @@ import { badInput } from '../errors.js';
 import { loadConfig } from '../policy/config.js';
 import { engineKiller, tableTarget } from '../policy/engine-killer.js';
 import { anyKillFailed, type PolicyLog } from '../policy/execute.js';
+import { killerForTarget } from '../policy/conntrack.js';
 import { runEvent } from '../policy/event-runner.js';
 import { parseDpingerLine, STATUS_WORDS } from '../policy/status.js';
 import { ExitCode } from './main.js';
@@ -35,6 +36,8 @@ export function register(program: Command): void {
     .option('--no-wait', 'do not stay for hold-down re-checks')
     .action(async (o) => {
       const config = loadConfig(o.config);
+      const target = tableTarget(o);
+      const killer = killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun }), () => config);
       let sample;
       if (o.sample !== undefined) {
         sample = parseDpingerLine(String(o.sample));
@@ -66,7 +69,7 @@ export function register(program: Command): void {
           reloadSinceMs,
           noWait: o.wait === false,
         },
-        { killer: engineKiller(tableTarget(o), { dryRun: !!o.dryRun }), log },
+        { killer, log },
       );
       if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       if (anyKillFailed(result.outcomes)) throw new ExitCode(1);

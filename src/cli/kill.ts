@@ -86,13 +86,16 @@ async function killByKernelFilter(o: KillOpts, selection: Selection): Promise<vo
     const r = be.killByKernelFilter(selection.mark ? { mark: selection.mark.value, mask: selection.mark.mask } : { replyDst: selection.replyDst! });
     if (o.json) {
       process.stdout.write(`${killJson({
-        scanned, selected: r.removed, paired: 0, ambiguous: 0, killed: r.removed, alreadyGone: 0, failed: 0, dryRun: false,
-        phasesMs: { kill: r.ms },
+        scanned, selected: r.killed + r.alreadyGone + r.failed, paired: 0, ambiguous: 0, killed: r.killed, alreadyGone: r.alreadyGone,
+        failed: r.failed, dryRun: false, phasesMs: { kill: r.ms },
       }, [])}\n`);
     } else {
-      process.stdout.write(`target:      ${table.describe().target}\npath:        ${r.path}\nkilled:      ${r.removed}\n` +
+      process.stdout.write(`target:      ${table.describe().target}\npath:        ${r.path}${r.reason ? ` (${r.reason})` : ''}\n` +
+        `killed:      ${r.killed}\n${r.alreadyGone ? `gone:        ${r.alreadyGone}\n` : ''}${r.failed ? `failed:      ${r.failed}\n` : ''}` +
         `phases (ms): kill ${r.ms.toFixed(1)}\n`);
     }
+    // Entries the kernel refused to delete are a failed kill, never counted as killed.
+    if (r.failed > 0) throw new ExitCode(EXIT_KILL_FAILED);
   } finally {
     await table.close();
   }

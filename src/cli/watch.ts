@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../policy/config.js';
 import { engineKiller, tableTarget } from '../policy/engine-killer.js';
 import type { PolicyLog } from '../policy/execute.js';
+import { killerForTarget, requireConntrackSelectors } from '../policy/conntrack.js';
 import { Watcher } from '../policy/watcher.js';
 import { DEFAULT_CONFIG } from './event.js';
 
@@ -19,8 +20,10 @@ export function register(program: Command): void {
     .action(async (o) => {
       const logger = pino({ base: { pid: process.pid, name: 'statekill' } });
       const log: PolicyLog = (level, msg, fields) => logger[level](fields ?? {}, msg);
-      const config = loadConfig(o.config); // a bad config at start is bad input (exit 2)
-      const watcher = new Watcher(config, { killer: engineKiller(tableTarget(o), { dryRun: !!o.dryRun }), log });
+      let config = loadConfig(o.config); // a bad config at start is bad input (exit 2)
+      const target = tableTarget(o);
+      const killer = killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun }), () => config);
+      const watcher = new Watcher(config, { killer, log });
       logger.info({ config: o.config, gateways: config.gateways.map((g) => g.name) }, 'watch: started');
       watcher.start();
       await new Promise<void>((resolve) => {
@@ -34,7 +37,10 @@ export function register(program: Command): void {
         };
         const hup = () => {
           try {
-            watcher.setConfig(loadConfig(o.config));
+            const next = loadConfig(o.config);
+            if (target.conntrack !== undefined) requireConntrackSelectors(next);
+            watcher.setConfig(next);
+            config = next;
             logger.info({ config: o.config }, 'watch: config reloaded');
           } catch (e) {
             logger.error({ config: o.config }, `watch: config reload failed, keeping the previous config: ${(e as Error).message}`);

@@ -80,7 +80,7 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
         break;
       }
       const to = Math.min(total, from + batch);
-      backend.kill(snap, plan.indices.subarray(from, to), results.subarray(from, to));
+      backend.kill(snap, plan.indices.subarray(from, to), results.subarray(from, to), plan.selections);
       opts.onProgress?.({ done: to, total });
       if (to < total) await betweenBatches();
     }

@@ -159,7 +159,11 @@ export interface ReadHint {
 export interface Backend {
   describe(): BackendDescription;
   read(hint?: ReadHint): Promise<Snapshot>;
-  kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array): void;
+  /**
+   * `selections`: the plan's, for backends that re-check an entry before deleting it (conntrack: an
+   * entry id can be reused by a re-created entry with another mark); others may ignore them.
+   */
+  kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array, selections?: Selection[]): void;
   /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
   flush(): number;
   close(): void;

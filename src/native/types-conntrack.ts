@@ -4,7 +4,7 @@ import type { CompiledSelection } from '../engine/compile.js';
 export interface CtDumpFilter {
   /** 4 or 6 (the kernel filters by nfgenmsg family); omitted = both. */
   af?: 0 | 4 | 6;
-  /** Kernel-side (mark & mask) == mark; mask defaults to 0xffffffff. */
+  /** Kernel-side (mark & mask) == mark; mask defaults to 0xffffffff; bits of mark outside mask: E_BAD_INPUT. */
   mark?: number;
   mask?: number;
   /** Filtered in the addon (the kernel's zone filter never excludes zone 0). */
@@ -19,8 +19,13 @@ export interface ConntrackNative {
   ctCount(fd: number): number;
   /** Dumps up to bytes.byteLength/128 records; `total` > `count` means the view was too small. */
   ctDump(fd: number, bytes: Uint8Array, filter?: CtDumpFilter): { count: number; total: number };
-  /** Deletes records by original tuple (+zone, +id), `batch` per sendmsg (default 512). out: 0 killed, 1 gone, <0 -errno. */
-  ctDelete(fd: number, bytes: Uint8Array, indices: Int32Array, out: Int32Array, batch?: number): void;
+  /**
+   * Deletes records by original tuple (+zone, +id), `batch` per sendmsg (default 512), re-reading each
+   * batch first: only entries that still carry the id read and still match one of `specs` (omitted:
+   * still have the record's mark and reply tuple) are deleted. out: 0 killed, 1 gone (or no longer
+   * matching), <0 -errno.
+   */
+  ctDelete(fd: number, bytes: Uint8Array, indices: Int32Array, out: Int32Array, batch?: number, specs?: CompiledSelection[]): void;
   /** Creates entries from the first `count` records (tests, benchmarks). out: 0 created, 1 existed, <0 -errno. */
   ctInsert(fd: number, bytes: Uint8Array, count: number, out: Int32Array, batch?: number): number;
   /** Tuple-less delete, no filter: the whole table of the socket's netns. */
@@ -32,6 +37,15 @@ export interface ConntrackNative {
   /** Why a filtered delete of `kind` is unsafe on kernel `release`, or null when it is safe. */
   ctKernelFilterRefusal(release: string, kind: 'mark' | 'replyDst', mask?: number): string | null;
   ctKernelRelease(): string;
-  /** Scans records [from, to); writes matching absolute indices and their selection bitmasks; returns the count. */
+  /**
+   * Runs the filtered delete of `kind` in a throwaway network namespace on entries it must tell apart;
+   * null when the kernel deleted exactly the right ones, else why not. `af` 4/6 for 'replyDst'.
+   */
+  ctProbeKernelFilter(kind: 'mark' | 'replyDst', af?: 0 | 4 | 6): string | null;
+  /**
+   * Scans records [from, to); writes matching absolute indices and their selection bitmasks; returns the
+   * count. Refuses (E_BAD_INPUT) pf-only criteria, empty specs, and a mark with mask 0 or value bits
+   * outside the mask.
+   */
   ctSelect(bytes: Uint8Array, from: number, to: number, specs: CompiledSelection[], outIdx: Int32Array, outMask: Uint32Array): number;
 }

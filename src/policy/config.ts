@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { badInput } from '../errors.js';
 import { parseCidr } from '../engine/addr.js';
 import type { Cidr } from '../engine/types.js';
+import { conntrackSelectorFrom, conntrackSelectorSchema, type ConntrackSelector } from './conntrack.js';
 
 export const TRIGGERS = ['down', 'downloss', 'downlatency', 'downlosslatency'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
@@ -62,6 +63,8 @@ const gatewaySchema = z.strictObject({
   /** What a forced-down gateway does to its states (pfSense: keep, OPNsense: kill). */
   killOnForceDown: z.boolean({ error: 'expected true or false' }).optional(),
   monitor: monitorSchema.optional(),
+  /** Linux conntrack: which entries are this WAN's (src/policy/conntrack.ts). */
+  conntrack: conntrackSelectorSchema.optional(),
 });
 
 const memberSchema = z.strictObject({ gateway: name(), tier: positiveInt() });
@@ -125,6 +128,8 @@ export interface GatewayConfig {
   killOnForceDown: boolean;
   socket?: string;
   thresholds: Thresholds;
+  /** --backend conntrack: this gateway's entries (mark and/or reply destinations). */
+  conntrack?: ConntrackSelector;
 }
 
 export interface GroupConfig {
@@ -226,6 +231,7 @@ export function parseConfig(doc: unknown): PolicyConfig {
       // OPNsense names dpinger sockets after the gateway; pfSense adds addresses, so it must be given.
       socket: m.socket ?? (c.product === 'opnsense' ? `/var/run/dpinger_${g.name}.sock` : undefined),
       thresholds,
+      ...(g.conntrack ? { conntrack: conntrackSelectorFrom(g.conntrack) } : {}),
     });
   });
   const holdDownSeconds = c.holdDownSeconds ?? 30;

@@ -7,8 +7,11 @@ import type { Report, Selection } from '../engine/types.js';
 import type { Decision } from './decide.js';
 import type { ReloadWaiter } from './reload.js';
 
-/** Kills what the selections match; the policy never touches a kernel itself. */
-export type StateKiller = (selections: Selection[], why: string) => Promise<Report>;
+/**
+ * Kills what the selections match; the policy never touches a kernel itself. `decision` is the one
+ * the selections came from (a conntrack killer maps a failover to the gateway's conntrack selector).
+ */
+export type StateKiller = (selections: Selection[], why: string, decision?: Decision) => Promise<Report>;
 
 export type PolicyLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -41,7 +44,7 @@ export async function runDecisions(decisions: Decision[], o: RunOptions): Promis
   const pass = async (n: number) => {
     for (const x of kills) {
       try {
-        const r = await o.killer(x.decision.selections, x.decision.reason);
+        const r = await o.killer(x.decision.selections, x.decision.reason, x.decision);
         x.reports.push(r);
         o.log(r.failed ? 'error' : 'info', `${x.decision.gateway}: ${describeReport(r)}${n > 1 ? ' (second pass)' : ''}`, {
           gateway: x.decision.gateway,
