@@ -110,8 +110,8 @@ async function observe(config: PolicyConfig, req: EventRequest, known: string[],
     const mem = state.gateways[name];
     if (!status) {
       if (req.all) continue; // nothing new about it
-      const kept = mem ? `keeping its last known status ${describeStatus(mem.status)}` : 'and none is remembered';
-      deps.log('warn', `no state kill for gateway ${name}: no status data (${noData ?? 'no answer'}); ${kept}`, { gateway: name, kind: 'none', action: 'skip' });
+      const kept = mem ? `; keeping its last known status ${describeStatus(mem.status)}` : ' and none is remembered';
+      deps.log('warn', `no state kill for gateway ${name}: no status data (${noData ?? 'no answer'})${kept}`, { gateway: name, kind: 'none', action: 'skip' });
       continue;
     }
     fresh.delete(name);
