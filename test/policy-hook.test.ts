@@ -241,17 +241,21 @@ describe('hooks at run time', () => {
     const f = mwan3Root();
     expect((await run(['hook', 'install', 'mwan3', '--root', f.root])).code).toBe(0);
     const env = { IPKG_INSTROOT: f.root };
+    const fx = JSON.parse(readFileSync(new URL('./fixtures/policy/mwan3-hotplug-env.json', import.meta.url), 'utf8'));
     // mwan3 stop (restart, uci commit mwan3): disconnected with MWAN3_SHUTDOWN=1 for each online interface.
-    expect(f.hook(MWAN3, [], { ...env, ACTION: 'disconnected', INTERFACE: 'wan', DEVICE: 'eth1', MWAN3_SHUTDOWN: '1' }).status).toBe(0);
-    for (const action of ['connected', 'ifup', 'connecting', 'disconnecting']) f.hook(MWAN3, [], { ...env, ACTION: action, INTERFACE: 'wan' });
+    for (const e of fx.mwan3Stop) expect(f.hook(MWAN3, [], { ...env, ...e }).status).toBe(0);
+    for (const e of [fx.trackerConnected, fx.firstConnect]) f.hook(MWAN3, [], { ...env, ...e });
+    for (const action of ['ifup', 'connecting', 'disconnecting']) f.hook(MWAN3, [], { ...env, ACTION: action, INTERFACE: 'wan' });
     expect(f.calls()).toEqual([]);
-    f.hook(MWAN3, [], { ...env, ACTION: 'disconnected', INTERFACE: 'wanb', DEVICE: 'eth2' });
+    f.hook(MWAN3, [], { ...env, ...fx.trackerDisconnected });
     expect(f.calls()).toEqual([['kill', '--backend', 'conntrack', '--mark=0x205/0x3f00', '--kernel-filter', '--json']]);
+    f.hook(MWAN3, [], { ...env, ...fx.netifdIfdown });
+    expect(f.calls()).toHaveLength(2);
     expect(f.syslog()).toContain('mwan3 disconnected on wanb: killing conntrack entries with mark 0x205/0x3f00');
     // A disabled interface, one mwan3 does not know, and hostile names kill nothing.
     f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: 'wan', FAKE_ENABLED_wan: '0' });
     f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: 'lan' });
     for (const name of HOSTILE) f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: name });
-    expect(f.calls()).toHaveLength(1);
+    expect(f.calls()).toHaveLength(2);
   });
 });
