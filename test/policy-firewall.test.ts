@@ -409,3 +409,28 @@ describe('logs', () => {
     ]);
   });
 });
+
+describe('issue 13: reports stay small, the audit file has every state', () => {
+  it('a 300k-state event: the --json result and each log line are under 64 KiB; --audit lists every killed state', async () => {
+    const { createSimKernel } = await import('../src/index.js');
+    const { engineKiller } = await import('../src/policy/engine-killer.js');
+    const { auditFile } = await import('../src/policy/audit.js');
+    const w = workdir();
+    const sim = createSimKernel({ generate: { states: 300_000, seed: 7, profile: 'realistic' } });
+    const audit = auditFile(w.audit);
+    const config = parseConfig({ holdDownSeconds: 0, gateways: [{ name: 'WAN1', interface: 'igb0', address: '198.51.100.1' }, { name: 'WAN2', interface: 'igb1', address: '203.0.113.1' }],
+      groups: [{ name: 'G', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }] });
+    const lines: string[] = [];
+    const r = await runEvent(config, { gateways: ['WAN1'], status: 'down', others: { WAN2: 'up' }, stateFile: w.state, noWait: true },
+      { killer: engineKiller({ sim }, { audit }), log: (level, msg, fields) => void lines.push(JSON.stringify({ level, msg, ...fields })) });
+    audit.close();
+    const report = r.outcomes[0].reports[0];
+    expect(report.killed).toBeGreaterThan(40_000);
+    expect(JSON.stringify(r).length).toBeLessThan(64 * 1024);
+    for (const l of lines) expect(l.length).toBeLessThan(64 * 1024);
+    const auditLines = readFileSync(w.audit, 'utf8').trim().split('\n');
+    expect(auditLines.length).toBe(report.selected + report.paired);
+    expect(auditLines.filter((l) => JSON.parse(l).result === 'killed').length).toBe(report.killed);
+    expect(JSON.parse(auditLines[0])).toMatchObject({ gateway: 'WAN1', kind: 'failover', reason: 'selected', result: 'killed' });
+  }, 60_000);
+});

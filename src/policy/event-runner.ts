@@ -12,7 +12,7 @@ import { applyDiscovered } from './effective.js';
 import { killIncomplete, runDecisions, type Outcome, type PolicyLog, type StateKiller } from './execute.js';
 import { reloadWaiter, type ReloadSignal, type Since, type WaitDeps } from './reload.js';
 import { observeGateways, oneLine, type Observation, type SourceDeps } from './sources.js';
-import { cloneState, loadState, lockState, saveState, type PolicyState } from './state.js';
+import { cloneState, lockState, readState, saveState, type PolicyState } from './state.js';
 import { classifySample, describeStatus, parseStatusWord, sameStatus, type DpingerSample, type GatewayStatus } from './status.js';
 
 export interface EventRequest {
@@ -174,7 +174,7 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
   const round = async (n: number): Promise<number | undefined> => {
     const unlock = req.dryRun ? undefined : await lockState(stateFile, { waitMs: deps.lockWaitMs ?? timeoutMs + 60_000 });
     try {
-      const loaded = loadState(stateFile, { moveCorrupt: !req.dryRun });
+      const loaded = readState(stateFile, { moveCorrupt: !req.dryRun });
       if (loaded.corrupt) deps.log('warn', loaded.corrupt);
       const state = loaded.state;
       const seen = await observe(config, req, known, state, deps, n);

@@ -86,7 +86,7 @@ export function parseState(doc: unknown): PolicyState | undefined {
  * someone deletes it. The bad file is kept beside it as `<file>.corrupt` (unless `keepCorrupt` is
  * false: a dry run changes nothing) and the caller logs `corrupt`.
  */
-export function loadState(file: string, o: { moveCorrupt?: boolean } = {}): LoadedState {
+export function readState(file: string, o: { moveCorrupt?: boolean } = {}): LoadedState {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -112,6 +112,11 @@ export function loadState(file: string, o: { moveCorrupt?: boolean } = {}): Load
     }
   }
   return { state: emptyState(), corrupt: `state file ${file} is not a statekill policy state (${text.length} bytes); starting with empty memory${kept}` };
+}
+
+/** The memory in `file` (a corrupt one reads as empty and stays where it is). */
+export function loadState(file: string): PolicyState {
+  return readState(file, { moveCorrupt: false }).state;
 }
 
 /** Write-then-rename, so a concurrent reader never sees half a file. */
