@@ -3,24 +3,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli } from './cli-capture.js';
 
 const FIXTURE = new URL('./fixtures/policy/dual-wan.jsonl', import.meta.url).pathname;
 const CONFIG = new URL('./fixtures/policy/dual-wan.yaml', import.meta.url).pathname;
 
-async function run(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const w = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'statekill', 'event', ...args]);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    [process.stdout.write, process.stderr.write] = w;
-  }
-}
+const run = (args: string[]) => runCli(['event', ...args]);
 
 describe('statekill event', () => {
   it('decides, logs the reason and kills in the simulated table', async () => {

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli } from './cli-capture.js';
 import { parseConfig } from '../src/policy/config.js';
 import type { Selection } from '../src/engine/types.js';
 import { runEvent } from '../src/policy/event-runner.js';
@@ -22,19 +22,7 @@ const GW1_STATES = ['01', '02', '09', '0c'];
 const REPORTS = JSON.parse(readFileSync(FIX('dpinger-reports.json'), 'utf8')) as Record<string, string>;
 const RELOAD = JSON.parse(readFileSync(FIX('pfsense-filter-reload.json'), 'utf8')) as { statusWhilePlugins: string; statusDone: string };
 
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const w = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'statekill', 'event', ...args]);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    [process.stdout.write, process.stderr.write] = w;
-  }
-}
+const cli = (args: string[]) => runCli(['event', ...args]);
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -317,6 +305,20 @@ describe('the memory file', () => {
       expect(readFileSync(`${w.state}.corrupt`, 'utf8')).toBe(text);
       expect(r.out.split('\n')[0]).toBe('killing states of gateway WAN1: down under group G (trigger down); failover target WAN2 (WAN2: up)');
     });
+
+  it('a kill skipped on a CARP backup is remembered; promoted to master, `event --all` (the carp hook) kills what is still due', async () => {
+    const { w, cfg } = DUAL_CFG();
+    const args = ['--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait'];
+    const backup = await cli(['--gateway', 'WAN1', '--status', 'down', '--carp-role', 'backup', ...args]);
+    expect(backup.out).toBe('skipping state kill for gateway WAN1: this node is CARP BACKUP (--carp-role) (pfsync would carry the deletes to the master)\n');
+    expect(JSON.parse(readFileSync(w.state, 'utf8')).gateways.WAN1).toMatchObject({ pending: 'failover', carpSkipped: true });
+    // The status source has nothing for WAN1 (no socket): its remembered down stands.
+    const master = await cli(['--all', '--carp-role', 'master', ...args]);
+    expect(master.out).toBe('no state kill for gateway WAN2: first status seen is up, which is not a recovery\n' +
+      'killing states of gateway WAN1: down under group G (trigger down); failover target WAN2 (WAN2: up)\n' +
+      'WAN1: killed 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)\n');
+    expect(w.killed()).toEqual(GW1_STATES);
+  });
 
   it('concurrent events serialise on the lock: one waits while another holds it, and no memory is lost', async () => {
     const { w, cfg } = DUAL_CFG();

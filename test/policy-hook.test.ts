@@ -8,24 +8,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli } from './cli-capture.js';
 import { fillTemplate, shellQuote } from '../src/hooks/install.js';
 import { HOOK_TARGETS } from '../src/hooks/targets.js';
 
 const CONFIG_TEXT = 'gateways:\n  - { name: WAN1, interface: igb0, address: 198.51.100.1 }\n';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const w = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['node', 'statekill', ...args]), out: out.join(''), err: err.join('') };
-  } finally {
-    [process.stdout.write, process.stderr.write] = w;
-  }
-}
+const run = runCli;
 
 function exe(path: string, text: string): void {
   mkdirSync(join(path, '..'), { recursive: true });

@@ -3,7 +3,7 @@
  * config keeps the old one), SIGTERM and SIGINT end it cleanly with exit 0.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,8 +64,8 @@ groups:
 `;
 }
 
-function start(config = join(dir, 'policy.yaml')): Daemon {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/statekill.js'), 'watch', '--json-log', '--config', config, '--sim', join(ROOT, 'test/fixtures/policy/dual-wan.jsonl'), '--dry-run'], {
+function start(config = join(dir, 'policy.yaml'), extra: string[] = []): Daemon {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/statekill.js'), 'watch', '--json-log', '--config', config, '--sim', join(ROOT, 'test/fixtures/policy/dual-wan.jsonl'), '--dry-run', ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Daemon(child);
@@ -90,7 +90,8 @@ afterAll(() => {
 
 describe('statekill watch', () => {
   it('baselines, decides on a change, reloads on SIGHUP (keeping the old config when the new one is bad), ends on SIGTERM', async () => {
-    const d = start();
+    const audit = join(dir, 'watch-audit.jsonl');
+    const d = start(undefined, ['--audit', audit]);
     try {
       expect((await d.waitFor(/^watch: started$/)).gateways).toEqual(['WAN1', 'WAN2']);
       // Daemon start: both up on the first sample, which is not a recovery.
@@ -103,6 +104,10 @@ describe('statekill watch', () => {
         msg: 'killing states of gateway WAN1: down under group FAILOVER (trigger down); failover target WAN2 (WAN2: up)' });
       const report = await d.waitFor(/^WAN1: (would kill|state kill failed)/);
       expect(report).toMatchObject({ level: 30, msg: 'WAN1: would kill 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)' });
+      // Counts in the log line, the states in the audit file.
+      expect(JSON.stringify(report).length).toBeLessThan(2000);
+      expect(readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((l) => `${l.gateway} ${l.id.slice(-2)} ${l.result}`))
+        .toEqual(['WAN1 01 would kill', 'WAN1 02 would kill', 'WAN1 09 would kill', 'WAN1 0c would kill']);
 
       // A broken config on SIGHUP: logged, the old one keeps running.
       writeFileSync(join(dir, 'policy.yaml'), configText('keep').replace('tier: 2', 'tier: 0'));

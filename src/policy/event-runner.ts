@@ -178,7 +178,9 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
       if (loaded.corrupt) deps.log('warn', loaded.corrupt);
       const state = loaded.state;
       const seen = await observe(config, req, known, state, deps, n);
-      const r = decide({ config: seen.config, events: seen.events, observed: seen.others, previous: state, now: now(), carp: await carpRoleOf(seen.config, req, deps) });
+      // A role given on the command line gates kills even without a carp section in the config.
+      const eff = req.carpRole ? { ...seen.config, carp: { ...seen.config.carp, role: req.carpRole } } : seen.config;
+      const r = decide({ config: eff, events: seen.events, observed: seen.others, previous: state, now: now(), carp: await carpRoleOf(eff, req, deps) });
       if (!req.dryRun) saveState(stateFile, asPending(r));
       const outcomes = await runDecisions(r.decisions, {
         killer: deps.killer,
