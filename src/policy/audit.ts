@@ -3,13 +3,13 @@
  * per state a kill went for, with its result). Log lines and `--json` carry counts only.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { plannedStates } from '../engine/plan.js';
-import type { Plan } from '../engine/types.js';
+import type { PlannedState } from '../engine/plan.js';
 import { badInput } from '../errors.js';
 import type { KillContext } from './execute.js';
 
 export interface AuditSink {
-  record(context: KillContext | undefined, plan: Plan, results: Int32Array | undefined, dryRun: boolean): void;
+  /** `states` in plan order (plannedStates()); the first `results.length` were killed or tried. */
+  record(context: KillContext | undefined, states: Iterable<PlannedState>, attempted: number, results: Int32Array | undefined, dryRun: boolean): void;
   close(): void;
 }
 
@@ -30,13 +30,13 @@ export function auditFile(file: string, now: () => number = Date.now): AuditSink
     throw badInput(`--audit: cannot open ${file}: ${(e as Error).message}`);
   }
   return {
-    record(context, plan, results, dryRun) {
+    record(context, states, attempted, results, dryRun) {
       const time = new Date(now()).toISOString();
       const head = { time, gateway: context?.gateway, kind: context?.kind };
       let chunk = '';
       let i = 0;
-      for (const s of plannedStates(plan)) {
-        if (i >= plan.indices.length) break; // ambiguous candidates that were not killed
+      for (const s of states) {
+        if (i >= attempted) break; // ambiguous candidates that were not killed
         chunk += JSON.stringify({ ...head, id: s.id, creatorid: s.creatorid, reason: s.reason, result: result(results?.[i], dryRun) }) + '\n';
         i++;
         if (chunk.length > 1 << 20) {

@@ -26,7 +26,7 @@ export function engineKiller(target: OpenOptions, o: EngineKillerOptions = {}): 
       const plan = await table.plan(selections, { pair: true, killAmbiguous: false, ...o.plan });
       await o.onPlan?.(plan, table);
       const r = await table.execute(plan, { dryRun: o.dryRun ?? false });
-      o.audit?.record(context, plan, r.results, r.dryRun);
+      if (o.audit) o.audit.record(context, (await import('../engine/plan.js')).plannedStates(plan), plan.indices.length, r.results, r.dryRun);
       // Counts only: the per-state result array would make each log line as big as the table.
       return reportCounts(r);
     } finally {
