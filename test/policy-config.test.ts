@@ -32,8 +32,10 @@ describe('policy config', () => {
     expect(c.gateways[3].addresses).toEqual([{ af: 'inet6', addr: 'fe80::1', prefix: 128, ifname: 'igb0' }]);
     expect(c.groups[0]).toEqual({
       name: 'FAILOVER', trigger: 'down', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }],
-      killOnDown: true, requireViableTarget: true, failback: 'kill', failbackRules: [10], holdDownSeconds: 30,
+      killOnDown: true, requireViableTarget: true, failback: 'kill', failbackRules: [10], failbackLabels: [], holdDownSeconds: 30,
     });
+    expect(c.status).toEqual({ source: 'dpinger', pluginctl: '/usr/local/sbin/pluginctl', dpingerDir: '/var/run', routerDir: '/tmp', noDataWaitSeconds: 5 });
+    expect(c.log).toEqual({ syslog: false, facility: 'daemon', tag: 'statekill' });
     expect(c.groups[1].failback).toBe('keep');
   });
 
@@ -47,10 +49,18 @@ describe('policy config', () => {
     ]);
   });
 
-  it('gives pfSense/OPNsense default thresholds and the OPNsense dpinger socket path', () => {
+  it('reads OPNsense statuses through pluginctl, others from dpinger sockets found by name', () => {
     const c = parseConfig({ product: 'opnsense', gateways: [gw()] });
-    expect(c.gateways[0].socket).toBe('/var/run/dpinger_WAN1.sock');
-    expect(parseConfig({ product: 'pfsense', gateways: [gw()] }).gateways[0].socket).toBeUndefined();
+    expect(c.status.source).toBe('opnsense');
+    expect(c.gateways[0].socket).toBeUndefined();
+    expect(parseConfig({ product: 'pfsense', gateways: [gw()] }).status.source).toBe('dpinger');
+    expect(parseConfig({ product: 'opnsense', status: { source: 'dpinger' }, gateways: [gw()] }).status.source).toBe('dpinger');
+  });
+
+  it('takes `dynamic` addresses (discovered at event time) per family', () => {
+    const c = parseConfig({ gateways: [gw({ address: 'dynamic', natAddress: 'dynamic' }), gw({ name: 'V6', address: { inet6: 'dynamic' } })] });
+    expect(c.gateways[0]).toMatchObject({ addresses: [], dynamic: ['inet'], natAddresses: [], dynamicNat: ['inet'] });
+    expect(c.gateways[1]).toMatchObject({ addresses: [], dynamic: ['inet6'] });
   });
 
   it.each([
@@ -72,6 +82,14 @@ describe('policy config', () => {
     [{}, 'config: gateways: required'],
     [{ gateways: [gw()], carp: { vhid: 300 } }, 'config: carp.vhid: expected a VHID 1-255'],
     [{ gateways: [gw()], holdDownSeconds: -1 }, 'config: holdDownSeconds: expected seconds >= 0'],
+    // pf rule numbers are 32 bits: 2^32+10 would wrap to rule 10 (#10 item 21).
+    [{ gateways: [gw({ failbackRules: [4294967306] })] }, 'config: gateways[0].failbackRules[0]: expected a rule number 0-4294967295'],
+    [{ gateways: [gw()], groups: [{ name: 'G', failbackRules: [2 ** 32], members: [{ gateway: 'WAN1', tier: 1 }] }] }, 'config: groups[0].failbackRules[0]: expected a rule number 0-4294967295'],
+    // setTimeout turns anything above 2^31-1 ms into 1 ms: a busy loop (#10 item 20).
+    [{ gateways: [gw()], watch: { intervalMs: 2 ** 31 } }, 'config: watch.intervalMs: expected milliseconds 1-2147483647'],
+    [{ gateways: [gw({ address: { inet: '2001:db8::1' } })] }, "config: gateways[0].address.inet: '2001:db8::1' is not an IPv4 address"],
+    [{ gateways: [gw()], log: { facility: 'kern' } }, 'config: log.facility: expected one of daemon, user, local0, local1, local2, local3, local4, local5, local6, local7'],
+    [{ gateways: [gw()], groups: [{ name: 'G', failbackLabels: ['x'.repeat(64)], members: [{ gateway: 'WAN1', tier: 1 }] }] }, 'config: groups[0].failbackLabels[0]: expected a rule label of at most 63 characters'],
   ])('rejects %j with one message naming the key path', (doc, message) => {
     expect(errorOf(doc)).toBe(message);
   });

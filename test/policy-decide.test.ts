@@ -51,7 +51,8 @@ describe('failover decisions', () => {
     expect(out[0].decisions).toEqual([{
       gateway: 'WAN1', kind: 'failover', action: 'kill',
       reason: 'killing states of gateway WAN1: down under group FAILOVER (trigger down); failover target WAN2 (WAN2: up)',
-      selections: [{ name: 'gateway WAN1', gateways: [GW1] }, { name: 'gateway WAN1 NAT address', natAddrs: [{ af: 'inet', addr: '198.51.100.2', prefix: 32 }] }],
+      // The NAT address reaches only default-routed states: one routed to a live gateway is not WAN1's (#10 item 5).
+      selections: [{ name: 'gateway WAN1', gateways: [GW1] }, { name: 'gateway WAN1 NAT address (default-routed)', natAddrs: [{ af: 'inet', addr: '198.51.100.2', prefix: 32 }], defaultRouted: true }],
     }]);
     expect(out[0].state.gateways.WAN1).toEqual({ status: S('down'), failed: true, since: T0, killedAt: T0 });
   });
@@ -83,7 +84,7 @@ describe('failover decisions', () => {
 
   it('trigger "member down": high latency alone kills nothing; "downlosslatency" kills', () => {
     const memberDown = sequence(config(), [[0, 'WAN1', 'up', allUp], [10, 'WAN1', 'delay', allUp]]);
-    expect(memberDown.lines[1]).toBe('skip: no state kill for gateway WAN1: up (delay) keeps it in the pool of group FAILOVER (trigger down)');
+    expect(memberDown.lines[1]).toBe('skip: no state kill for gateway WAN1: up (delay) is not down under group FAILOVER (trigger down)');
     // Even as the first status seen, a warning is not a failure under "member down".
     expect(sequence(config(), [[0, 'WAN1', 'delay', allUp]]).lines).toEqual(['skip: no state kill for gateway WAN1: first status seen is up (delay), which is not a recovery']);
     const c = config({}, [{ name: 'FAILOVER', trigger: 'downlosslatency', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }]);
@@ -125,7 +126,7 @@ describe('failback decisions', () => {
     const { out } = sequence(config(), [[0, 'WAN1', 'down', allUp], [60, 'WAN1', 'up', allUp]]);
     expect(out[1].decisions).toEqual([
       { gateway: 'WAN1', kind: 'failback', action: 'kill', group: 'FAILOVER',
-        reason: 'failback in group FAILOVER: WAN1 (tier 1) is up again; killing states routed to lower tiers WAN2 (tier 2) (rules 10)',
+        reason: "failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (rules 10)",
         selections: [{ name: 'failback FAILOVER: tiers below 1', gateways: [GW2], rules: [10] }] },
       { gateway: 'WAN1', kind: 'failback', action: 'kill',
         reason: 'failback by priority: WAN1 (priority 253) is up again; killing states of metered gateway LTE (priority 254) (rules 30)',
@@ -152,14 +153,14 @@ describe('failback decisions', () => {
 
   it('same gateway in two groups at different tiers: failback only where it is the better tier', () => {
     const c = config({}, [
-      { name: 'A', failback: 'kill', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] },
-      { name: 'B', failback: 'kill', members: [{ gateway: 'WAN2', tier: 1 }, { gateway: 'WAN1', tier: 2 }] },
+      { name: 'A', failback: 'kill', failbackRules: [11], members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] },
+      { name: 'B', failback: 'kill', failbackRules: [12], members: [{ gateway: 'WAN2', tier: 1 }, { gateway: 'WAN1', tier: 2 }] },
     ]);
     c.gateways[2].failbackByPriority = false;
     const { lines } = sequence(c, [[0, 'WAN1', 'down', allUp], [60, 'WAN1', 'up', allUp]]);
     expect(lines).toEqual([
       'kill: killing states of gateway WAN1: down under group A (trigger down), group B (trigger down); failover target WAN2 (WAN2: up)',
-      'kill: failback in group A: WAN1 (tier 1) is up again; killing states routed to lower tiers WAN2 (tier 2) (all rules: not narrowed by failbackRules)',
+      "kill: failback in group A: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (rules 11)",
       'skip: no failback in group B: WAN1 is up again at tier 2, below the active tier 1 (WAN2)',
     ]);
   });
@@ -175,7 +176,7 @@ describe('hold-down on an injected clock', () => {
     expect(early.decisions).toEqual([]);
     const r = decide({ config: c, previous: state, now: T0 + 70_000 });
     expect(r.decisions.map((d) => d.reason)).toEqual([
-      'failback in group FAILOVER: WAN1 (tier 1) is up again; killing states routed to lower tiers WAN2 (tier 2) (rules 10)',
+      "failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (rules 10)",
       'failback by priority: WAN1 (priority 253) is up again; killing states of metered gateway LTE (priority 254) (rules 30)',
     ]);
     expect(r.retryAt).toBeUndefined();
@@ -232,12 +233,90 @@ describe('runDecisions', () => {
       'info: killing states of gateway WAN1: down under group FAILOVER (trigger down); failover target WAN2 (WAN2: up)',
       'reload',
       'info: ruleset reloaded (/tmp/rules.debug updated)',
-      'kill gateway WAN1+gateway WAN1 NAT address (killing states of gateway WAN1)',
+      'kill gateway WAN1+gateway WAN1 NAT address (default-routed) (killing states of gateway WAN1)',
       'info: WAN1: killed 4 states (selected 2, paired 2, ambiguous 0, already gone 0, failed 0)',
       'sleep 1000',
-      'kill gateway WAN1+gateway WAN1 NAT address (killing states of gateway WAN1)',
+      'kill gateway WAN1+gateway WAN1 NAT address (default-routed) (killing states of gateway WAN1)',
       'info: WAN1: killed 4 states (selected 2, paired 2, ambiguous 0, already gone 0, failed 0) (second pass)',
     ]);
     expect(outcomes[0].reports).toEqual([report, report]);
+  });
+});
+
+describe('issue 11 decisions', () => {
+  const pf = (groups?: unknown[]) => config({ product: 'pfsense' }, groups);
+
+  it('pfSense failback kills by the group\'s rule labels gw=<tier>:<group> (not rule numbers), narrowed to the lower tiers\' next hops', () => {
+    const c = pf([{ name: 'FAILOVER', failback: 'kill', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }, { gateway: 'LTE', tier: 3 }] }]);
+    c.gateways[2].failbackByPriority = false;
+    const { out } = sequence(c, [[0, 'WAN1', 'down', allUp], [60, 'WAN1', 'up', allUp]]);
+    expect(out[1].decisions).toEqual([{
+      gateway: 'WAN1', kind: 'failback', action: 'kill', group: 'FAILOVER',
+      reason: "failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2), LTE (tier 3) (labels gw=2:FAILOVER, gw=3:FAILOVER)",
+      selections: [{ name: 'failback FAILOVER: tiers below 1', gateways: [GW2, LTE], labels: ['gw=2:FAILOVER', 'gw=3:FAILOVER'] }],
+    }]);
+  });
+
+  it('failback: kill without rules or labels is refused outside pfSense (it would kill port-forwards and pinned flows)', () => {
+    expect(() => config({}, [{ name: 'G', failback: 'kill', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }]))
+      .toThrow('config: groups[0].failback: kill needs failbackRules or failbackLabels (product generic does not label a group\'s rules)');
+    const labelled = config({}, [{ name: 'G', failback: 'kill', failbackLabels: ['policy-G'], members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }]);
+    labelled.gateways[2].failbackByPriority = false;
+    expect(sequence(labelled, [[0, 'WAN1', 'down', allUp], [60, 'WAN1', 'up', allUp]]).out[1].decisions[0].selections)
+      .toEqual([{ name: 'failback G: tiers below 1', gateways: [GW2], labels: ['policy-G'] }]);
+  });
+
+  it('pfSense trigger levels as gwlb.inc is_online_gateway_status(): "Offline (latency)" kills nothing under Member Down, kills under a latency trigger', () => {
+    const lat = { state: 'up' as const, delay: true, loss: false, label: 'Offline (latency)' };
+    const md = decide({ config: pf(), event: { gateway: 'WAN1', status: lat }, observed: { WAN2: S('up'), LTE: S('up') }, previous: emptyState(), now: T0 });
+    expect(md.decisions.map((d) => `${d.action}: ${d.reason}`)).toEqual(['skip: no state kill for gateway WAN1: first status seen is Offline (latency), which is not a recovery']);
+    const dl = pf([{ name: 'FAILOVER', trigger: 'downlatency', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }]);
+    expect(decide({ config: dl, event: { gateway: 'WAN1', status: lat }, observed: { WAN2: S('up') }, previous: emptyState(), now: T0 }).decisions[0].reason)
+      .toBe('killing states of gateway WAN1: Offline (latency) under group FAILOVER (trigger downlatency); failover target WAN2 (WAN2: up)');
+  });
+
+  it('several gateways in one event are decided on all their fresh statuses, in any order', () => {
+    const both = (order: string[]) =>
+      decide({ config: config(), events: order.map((g) => ({ gateway: g, status: S('down') })), observed: { LTE: S('up') }, previous: emptyState(), now: T0 })
+        .decisions.map((d) => `${d.action}: ${d.reason}`).sort();
+    // Before: WAN1 was decided first with WAN2 remembered up, so its states were killed toward a dead target.
+    expect(both(['WAN1', 'WAN2'])).toEqual([
+      'skip: skipping state kill for gateway WAN1: no viable failover target (WAN2: down)',
+      'skip: skipping state kill for gateway WAN2: no viable failover target (WAN1: down)',
+    ]);
+    expect(both(['WAN2', 'WAN1'])).toEqual(both(['WAN1', 'WAN2']));
+  });
+
+  it('an unmonitored backup counts as up: a viable target', () => {
+    const c = config({ gateways: [
+      { name: 'WAN1', interface: 'igb0', address: '198.51.100.1' },
+      { name: 'WAN2', interface: 'igb1', address: '203.0.113.1', unmonitored: true },
+    ] }, [{ name: 'G', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }]);
+    expect(decide({ config: c, event: { gateway: 'WAN1', status: S('down') }, previous: emptyState(), now: T0 }).decisions[0].reason)
+      .toBe('killing states of gateway WAN1: down under group G (trigger down); failover target WAN2 (WAN2: up (unmonitored))');
+  });
+
+  it('a CARP backup remembers the skipped kill; promoted to master, a re-check without an event kills what is still due', () => {
+    const c = config({ carp: { vhid: 1 } });
+    const backup = decide({ config: c, event: { gateway: 'WAN1', status: S('down') }, observed: { WAN2: S('up') }, previous: emptyState(), now: T0, carp: { master: false, detail: 'this node is CARP BACKUP for vhid 1 on igb0' } });
+    expect(backup.state.gateways.WAN1).toMatchObject({ failed: true, pending: 'failover', carpSkipped: true });
+    // Still backup: the re-check skips again.
+    const still = decide({ config: c, previous: backup.state, now: T0 + 5000, carp: { master: false, detail: 'this node is CARP BACKUP for vhid 1 on igb0' } });
+    expect(still.decisions.map((d) => d.action)).toEqual(['skip']);
+    const master = decide({ config: c, previous: still.state, now: T0 + 10_000, carp: { master: true, detail: 'this node is CARP MASTER for vhid 1 on igb0' } });
+    expect(master.decisions.map((d) => `${d.action}: ${d.reason}`)).toEqual(['kill: killing states of gateway WAN1: down under group FAILOVER (trigger down); failover target WAN2 (WAN2: up)']);
+    expect(master.state.gateways.WAN1.carpSkipped).toBeUndefined();
+    // And a gateway that recovered meanwhile is not killed.
+    const recovered = decide({ config: c, event: { gateway: 'WAN1', status: S('up') }, previous: still.state, now: T0 + 10_000, carp: { master: true, detail: 'm' } });
+    expect(recovered.decisions.filter((d) => d.kind === 'failover')).toEqual([]);
+  });
+
+  it('a dynamic gateway whose address is not known is skipped, never killed with an empty selection', () => {
+    const c = config({ gateways: [
+      { name: 'WAN1', interface: 'igb0', address: 'dynamic' },
+      { name: 'WAN2', interface: 'igb1', address: '203.0.113.1' },
+    ] }, [{ name: 'G', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }]);
+    expect(decide({ config: c, event: { gateway: 'WAN1', status: S('down') }, observed: { WAN2: S('up') }, previous: emptyState(), now: T0 }).decisions.map((d) => `${d.action}: ${d.reason}`))
+      .toEqual(['skip: skipping state kill for gateway WAN1: its address is not known (dynamic, and the firewall reported none): down under group G (trigger down)']);
   });
 });

@@ -3,24 +3,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli } from './cli-capture.js';
 
 const FIXTURE = new URL('./fixtures/policy/dual-wan.jsonl', import.meta.url).pathname;
 const CONFIG = new URL('./fixtures/policy/dual-wan.yaml', import.meta.url).pathname;
 
-async function run(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const w = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'statekill', 'event', ...args]);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    [process.stdout.write, process.stderr.write] = w;
-  }
-}
+const run = (args: string[]) => runCli(['event', ...args]);
 
 describe('statekill event', () => {
   it('decides, logs the reason and kills in the simulated table', async () => {
@@ -44,7 +32,7 @@ describe('statekill event', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.decisions.map((d: { action: string; reason: string }) => `${d.action}: ${d.reason}`)).toEqual([
-      'kill: killing states of gateway WAN2: down under group FAILOVER (trigger down), group BACKUP_FIRST (trigger down); failover target WAN1 (WAN1: up)',
+      'kill: killing states of gateway WAN2: Offline (100% loss) under group FAILOVER (trigger down), group BACKUP_FIRST (trigger down); failover target WAN1 (WAN1: up)',
     ]);
     expect(j.outcomes[0].reports[0]).toMatchObject({ dryRun: true, selected: 7, paired: 1, killed: 0 });
     expect(r.err).toContain('WAN2: would kill 8 states (selected 7, paired 1, ambiguous 0, already gone 0, failed 0)\n');
@@ -53,10 +41,16 @@ describe('statekill event', () => {
   it('bad input exits 2 naming what is wrong', async () => {
     const state = join(mkdtempSync(join(tmpdir(), 'sk-ev-')), 'state.json');
     const base = ['--config', CONFIG, '--sim', FIXTURE, '--state', state, '--no-wait'];
-    expect(await run(['--gateway', 'WAN9', '--status', 'down', ...base])).toEqual({ code: 2, out: '', err: "statekill: event: unknown gateway 'WAN9' (not in the config's gateways)\n" });
+    expect(await run(['--gateway', 'WAN9', '--status', 'down', ...base])).toEqual({ code: 2, out: '', err: "statekill: event: gateway 'WAN9' is not in the config's gateways\n" });
+    expect((await run(['--status', 'down', ...base])).err).toBe('statekill: event: give --gateway NAME[,NAME] or --all\n');
+    expect((await run(['--gateway', 'WAN1', '--all', ...base])).err).toBe('statekill: event: --all and --gateway exclude each other\n');
+    expect((await run(['--gateway', 'WAN1', '--reload-since', '12x', '--after-reload', '/tmp/x', ...base])).err).toBe("statekill: --reload-since: expected seconds since the epoch, got '12x'\n");
     expect((await run(['--gateway', 'WAN1', '--status', 'sideways', ...base])).err).toBe("statekill: status: 'sideways' is not one of up, none, down, force_down, delay, loss, delay+loss, disabled, unknown\n");
     expect((await run(['--gateway', 'WAN1', '--status', 'auto', '--sample', 'x', ...base])).code).toBe(2);
-    expect((await run(['--gateway', 'WAN1', '--status', 'auto', ...base])).err).toBe('statekill: event: --status auto for gateway WAN1 needs --sample or a monitor.socket in the config\n');
+    // No socket to read: no data, so nothing is decided for it (never a guess, never a stack trace).
+    const none = await run(['--gateway', 'WAN1', '--status', 'auto', ...base]);
+    expect(none).toMatchObject({ code: 0, out: '' });
+    expect(none.err).toMatch(/^warn: no state kill for gateway WAN1: no status data \(no dpinger socket for gateway WAN1 in \/var\/run\) and none is remembered\n$/);
   });
 
   it('a kill that fails exits 1', async () => {

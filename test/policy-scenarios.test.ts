@@ -23,9 +23,14 @@ const RECONNECT = '{"id":"0000000000000021","creatorid":"0badc0de","ifname":"igb
 
 const without = (all: string[], gone: string[]) => all.filter((x) => !gone.includes(x));
 
-/** The fixture's policy with only group FAILOVER and no metered backup, unless a test says otherwise. */
+/**
+ * The fixture's policy with only group FAILOVER and no metered backup, unless a test says otherwise.
+ * Product generic: failback narrows by rule number here (pfSense's label failback is tested in
+ * policy-firewall.test.ts).
+ */
 function baseConfig(edit: (c: PolicyConfig) => void = () => {}): PolicyConfig {
   const c = loadConfig(CONFIG);
+  c.product = 'generic';
   c.holdDownSeconds = 0;
   c.groups = c.groups.filter((g) => g.name === 'FAILOVER').map((g) => ({ ...g, holdDownSeconds: 0 }));
   c.gateways.find((g) => g.name === 'LTE')!.failbackByPriority = false;
@@ -118,7 +123,7 @@ describe('policy scenarios on a simulated pf table', () => {
     await s.event('WAN1', 'down', { WAN2: 'up' });
     s.at(60);
     const r = await s.event('WAN1', 'up');
-    expect(r.decisions.map((d) => d.reason)).toEqual(['failback in group FAILOVER: WAN1 (tier 1) is up again; killing states routed to lower tiers WAN2 (tier 2) (rules 10)']);
+    expect(r.decisions.map((d) => d.reason)).toEqual(["failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (rules 10)"]);
     expect(s.kills).toEqual([GW1_STATES, ['03', '04']]);
     expect(await s.alive()).toEqual(without(ALL, [...GW1_STATES, '03', '04']));
   });
@@ -149,7 +154,7 @@ describe('policy scenarios on a simulated pf table', () => {
     const marker = join(mkdtempSync(join(tmpdir(), 'sk-mark-')), 'rules.debug');
     writeFileSync(marker, 'old ruleset\n');
     const s = scenario(baseConfig((c) => (c.ordering.reloadMarker = marker)));
-    await s.event('WAN1', 'down', { WAN2: 'up' }, { reloadSinceMs: 0 });
+    await s.event('WAN1', 'down', { WAN2: 'up' }, { reload: { signal: { kind: 'marker', file: marker }, since: { ms: 0, precisionMs: 0 } } });
     s.at(60);
     const reloadAt = Math.floor(Date.now() / 1000) + 5;
     const seen: string[] = [];
@@ -160,10 +165,10 @@ describe('policy scenarios on a simulated pf table', () => {
       writeFileSync(marker, 'new ruleset\n');
       utimesSync(marker, reloadAt, reloadAt);
     });
-    await s.event('WAN1', 'up', {}, { reloadSinceMs: reloadAt * 1000 });
+    await s.event('WAN1', 'up', {}, { reload: { signal: { kind: 'marker', file: marker }, since: { ms: reloadAt * 1000, precisionMs: 0 } } });
     expect(seen).toEqual(['waiting for the reload after 1 kill(s)']);
     expect(s.log.slice(3)).toEqual([
-      'failback in group FAILOVER: WAN1 (tier 1) is up again; killing states routed to lower tiers WAN2 (tier 2) (rules 10)',
+      "failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (rules 10)",
       `ruleset reloaded (${marker} updated)`,
       'WAN1: killed 3 states (selected 2, paired 1, ambiguous 0, already gone 0, failed 0)',
     ]);
@@ -175,13 +180,14 @@ describe('policy scenarios on a simulated pf table', () => {
     const s = scenario(baseConfig((c) => {
       c.groups = loadConfig(CONFIG).groups.map((g) => ({ ...g, holdDownSeconds: 0, failback: 'kill' as const }));
       c.groups[1].failbackRules = [20];
+      c.groups[0].failbackRules = [10];
     }));
     const r = await s.event('WAN1', 'down', { WAN2: 'up' });
     expect(r.decisions.map((d) => d.reason)).toEqual(['killing states of gateway WAN1: down under group FAILOVER (trigger down), group BACKUP_FIRST (trigger down); failover target WAN2 (WAN2: up)']);
     s.at(60);
     const back = await s.event('WAN1', 'up');
     expect(back.decisions.map((d) => `${d.action}: ${d.reason}`)).toEqual([
-      'kill: failback in group FAILOVER: WAN1 (tier 1) is up again; killing states routed to lower tiers WAN2 (tier 2) (rules 10)',
+      "kill: failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (rules 10)",
       'skip: no failback in group BACKUP_FIRST: WAN1 is up again at tier 2, below the active tier 1 (WAN2)',
     ]);
     expect(s.kills).toEqual([GW1_STATES, ['03', '04']]);
@@ -227,7 +233,7 @@ describe('policy scenarios on a simulated pf table', () => {
     const s = scenario(baseConfig());
     await s.event('WAN1', 'up', { WAN2: 'up' });
     const r = await s.event('WAN1', 'delay');
-    expect(r.decisions.map((d) => d.reason)).toEqual(['no state kill for gateway WAN1: up (delay) keeps it in the pool of group FAILOVER (trigger down)']);
+    expect(r.decisions.map((d) => d.reason)).toEqual(['no state kill for gateway WAN1: up (delay) is not down under group FAILOVER (trigger down)']);
     expect(await s.alive()).toEqual(ALL);
 
     const ll = scenario(baseConfig((c) => (c.groups[0].trigger = 'downlosslatency')));

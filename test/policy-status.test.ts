@@ -19,11 +19,21 @@ describe('dpinger samples', () => {
     expect(classifySample(sample(500, 10), T, 'opnsense')).toEqual({ state: 'up', delay: true, loss: false }); // thresholds are strict
   });
 
-  it('pfSense: member down is 100% loss; high latency/loss are what the loss/latency triggers read', () => {
-    expect(classifySample(sample(0, 100), T, 'pfsense')).toEqual({ state: 'down', delay: false, loss: true });
-    expect(classifySample(sample(600, 0), T, 'pfsense')).toEqual({ state: 'up', delay: true, loss: false });
-    expect(classifySample(sample(20, 25), T, 'pfsense')).toEqual({ state: 'up', delay: false, loss: true });
-    expect(classifySample(sample(300, 15), T, 'pfsense')).toEqual({ state: 'up', delay: false, loss: false });
+  it('pfSense: gwlb.inc levels; high latency/loss are what the latency/loss triggers read; 100% loss is down', () => {
+    expect(classifySample(sample(0, 100), T, 'pfsense')).toEqual({ state: 'down', delay: false, loss: true, label: 'Offline (100% loss)' });
+    expect(classifySample(sample(600, 0), T, 'pfsense')).toEqual({ state: 'up', delay: true, loss: false, label: 'Offline (latency)' });
+    expect(classifySample(sample(20, 25), T, 'pfsense')).toEqual({ state: 'up', delay: false, loss: true, label: 'Offline (packet loss)' });
+    expect(classifySample(sample(300, 15), T, 'pfsense')).toEqual({ state: 'up', delay: false, loss: false, label: 'Online (latency)' });
+    expect(classifySample(sample(20, 15), T, 'pfsense')).toEqual({ state: 'up', delay: false, loss: false, label: 'Online (packet loss)' });
+    expect(classifySample(sample(20, 0), T, 'pfsense')).toEqual({ state: 'up', delay: false, loss: false, label: 'Online' });
+  });
+
+  it('a sample with zero stddev and zero loss (a freshly started dpinger: NAME 0 0 0) is no data, never up', () => {
+    for (const p of ['pfsense', 'opnsense', 'generic'] as const) {
+      expect(classifySample({ latencyUs: 0, stddevUs: 0, lossPercent: 0 }, T, p)).toBeUndefined();
+      expect(classifySample({ latencyUs: 1200, stddevUs: 0, lossPercent: 0 }, T, p)).toBeUndefined();
+    }
+    expect(classifySample({ latencyUs: 0, stddevUs: 0, lossPercent: 100 }, T, 'opnsense')).toEqual({ state: 'down', delay: false, loss: false });
   });
 
   it('parses report lines with and without an identifier', () => {

@@ -3,7 +3,7 @@
  * config keeps the old one), SIGTERM and SIGINT end it cleanly with exit 0.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,22 +47,25 @@ let dir: string;
 const servers: Server[] = [];
 const samples: Record<string, string> = { WAN1: '10000 500 0', WAN2: '12000 700 0' };
 
-function configText(failback: 'keep' | 'kill') {
+function configText(failback: 'keep' | 'kill', extra = '') {
   return `product: opnsense
+status: { source: dpinger }
 holdDownSeconds: 0
 watch: { intervalMs: 100 }
+${extra}
 gateways:
   - { name: WAN1, interface: igb0, address: 198.51.100.1, monitor: { socket: ${join(dir, 'wan1.sock')} } }
   - { name: WAN2, interface: igb1, address: 203.0.113.1, monitor: { socket: ${join(dir, 'wan2.sock')} } }
 groups:
   - name: FAILOVER
     failback: ${failback}
+    failbackRules: [10]
     members: [ { gateway: WAN1, tier: 1 }, { gateway: WAN2, tier: 2 } ]
 `;
 }
 
-function start(): Daemon {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/statekill.js'), 'watch', '--config', join(dir, 'policy.yaml'), '--sim', join(ROOT, 'test/fixtures/policy/dual-wan.jsonl'), '--dry-run'], {
+function start(config = join(dir, 'policy.yaml'), extra: string[] = []): Daemon {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/statekill.js'), 'watch', '--json-log', '--config', config, '--sim', join(ROOT, 'test/fixtures/policy/dual-wan.jsonl'), '--dry-run', ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Daemon(child);
@@ -87,7 +90,8 @@ afterAll(() => {
 
 describe('statekill watch', () => {
   it('baselines, decides on a change, reloads on SIGHUP (keeping the old config when the new one is bad), ends on SIGTERM', async () => {
-    const d = start();
+    const audit = join(dir, 'watch-audit.jsonl');
+    const d = start(undefined, ['--audit', audit]);
     try {
       expect((await d.waitFor(/^watch: started$/)).gateways).toEqual(['WAN1', 'WAN2']);
       // Daemon start: both up on the first sample, which is not a recovery.
@@ -100,6 +104,10 @@ describe('statekill watch', () => {
         msg: 'killing states of gateway WAN1: down under group FAILOVER (trigger down); failover target WAN2 (WAN2: up)' });
       const report = await d.waitFor(/^WAN1: (would kill|state kill failed)/);
       expect(report).toMatchObject({ level: 30, msg: 'WAN1: would kill 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)' });
+      // Counts in the log line, the states in the audit file.
+      expect(JSON.stringify(report).length).toBeLessThan(2000);
+      expect(readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((l) => `${l.gateway} ${l.id.slice(-2)} ${l.result}`))
+        .toEqual(['WAN1 01 would kill', 'WAN1 02 would kill', 'WAN1 09 would kill', 'WAN1 0c would kill']);
 
       // A broken config on SIGHUP: logged, the old one keeps running.
       writeFileSync(join(dir, 'policy.yaml'), configText('keep').replace('tier: 2', 'tier: 0'));
@@ -119,10 +127,10 @@ describe('statekill watch', () => {
       await d.waitFor(/^killing states of gateway WAN1/, mark);
       mark = d.lines.length;
       samples.WAN1 = '10000 500 0';
-      const fb = await d.waitFor(/^failback in group FAILOVER: WAN1 \(tier 1\) is up again; killing states routed to lower tiers WAN2 \(tier 2\) \(all rules/, mark);
+      const fb = await d.waitFor(/^failback in group FAILOVER: WAN1 \(tier 1\) is up again; killing states the group's rules sent to lower tiers WAN2 \(tier 2\) \(rules 10\)/, mark);
       mark = d.lines.indexOf(fb);
-      // Dry run on a fresh copy of the table each time: every GW2 state and its pair would go.
-      expect((await d.waitFor(/^WAN1: would kill/, mark)).msg).toBe('WAN1: would kill 8 states (selected 7, paired 1, ambiguous 0, already gone 0, failed 0)');
+      // Dry run on a fresh copy of the table each time: the group rule's GW2 state and its pair would go.
+      expect((await d.waitFor(/^WAN1: would kill/, mark)).msg).toBe('WAN1: would kill 2 states (selected 1, paired 1, ambiguous 0, already gone 0, failed 0)');
 
       d.child.kill('SIGTERM');
       expect(await d.exit).toEqual({ code: 0, signal: null });
@@ -143,6 +151,53 @@ describe('statekill watch', () => {
       expect(d.lines.slice(-2).map((l) => l.msg)).toEqual(['watch: SIGINT, stopping', 'watch: stopped']);
     } finally {
       d.child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('a SIGHUP right after start does not end it (#10 item 20)', async () => {
+    // A preload marks the moment node starts running JavaScript; modules then load for ~1 s, during
+    // which the old daemon had no SIGHUP handler yet and the signal ended it.
+    const started = join(dir, 'js-started');
+    const preload = join(dir, 'preload.mjs');
+    writeFileSync(preload, `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(started)}, '1');\n`);
+    const child = spawn(process.execPath, ['--import', preload, join(ROOT, 'bin/statekill.js'), 'watch', '--json-log', '--config', join(dir, 'policy.yaml'),
+      '--sim', join(ROOT, 'test/fixtures/policy/dual-wan.jsonl'), '--dry-run'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const d = new Daemon(child);
+    try {
+      while (!existsSync(started) && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGHUP');
+      expect(d.lines).toEqual([]); // still loading: nothing logged yet
+      await d.waitFor(/^no state kill for gateway WAN2: first status seen/);
+      expect(child.exitCode).toBe(null);
+      child.kill('SIGTERM');
+      expect(await d.exit).toEqual({ code: 0, signal: null });
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(started, { force: true });
+    }
+  }, 30_000);
+
+  it('SIGTERM while a kill waits for the ruleset reload: nothing is killed later (#10 item 20)', async () => {
+    const marker = join(dir, 'rules.debug');
+    writeFileSync(marker, 'old\n');
+    writeFileSync(join(dir, 'waiting.yaml'), configText('keep', `ordering: { reloadMarker: ${marker}, reloadTimeoutSeconds: 20 }\n`));
+    const d = start(join(dir, 'waiting.yaml'));
+    try {
+      await d.waitFor(/^no state kill for gateway WAN2: first status seen/);
+      samples.WAN1 = '0 0 100';
+      await d.waitFor(/^killing states of gateway WAN1/);
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now();
+      d.child.kill('SIGTERM');
+      expect(await d.exit).toEqual({ code: 0, signal: null });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const msgs = d.lines.map((l) => l.msg);
+      expect(msgs).toContain('stopped while waiting for the ruleset reload: WAN1 not killed');
+      expect(msgs.filter((m) => /^WAN1: (would kill|killed)/.test(m))).toEqual([]);
+    } finally {
+      d.child.kill('SIGKILL');
+      samples.WAN1 = '10000 500 0';
     }
   }, 30_000);
 

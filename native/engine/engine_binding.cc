@@ -81,6 +81,7 @@ std::vector<engine::Spec> Specs(const Napi::Value& v, const pf::RecordOffsets& o
     if (s.Get("dst").IsObject()) sp.hasDst = true, sp.dst = Cidr(s.Get("dst"));
     if (s.Get("srcPort").IsNumber()) sp.srcPort = s.Get("srcPort").ToNumber().Int32Value();
     if (s.Get("dstPort").IsNumber()) sp.dstPort = s.Get("dstPort").ToNumber().Int32Value();
+    sp.defaultRouted = s.Get("defaultRouted").IsBoolean() && s.Get("defaultRouted").ToBoolean().Value();
     if (s.Get("rules").IsArray()) {
       Napi::Array r = s.Get("rules").As<Napi::Array>();
       for (uint32_t j = 0; j < r.Length(); j++) sp.rules.push_back(r.Get(j).ToNumber().Uint32Value());

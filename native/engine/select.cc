@@ -39,6 +39,7 @@ static bool MatchOne(const uint8_t* rec, const pf::RecordOffsets& o, const Spec&
       }
     if (!any) return false;
   }
+  if (s.defaultRouted && !IsZero(rec + o.rt_addr, af == pf::kAfInet ? 4 : 16)) return false;
   const uint8_t* wire = rec + o.key;  // key[PF_SK_WIRE]
   if (!s.natAddrs.empty()) {
     // Outbound states leaving with this source on the wire (initiator = addr[1] for PF_OUT).

@@ -24,6 +24,7 @@ struct Spec {
   CidrSpec src, dst;
   int srcPort = -1, dstPort = -1;
   std::vector<uint32_t> rules;
+  bool defaultRouted = false;  // rt_addr all zero: no route-to/reply-to next hop (Selection.defaultRouted)
 };
 
 // Bit i of the result = record matches specs[i] (at most 32 specs).

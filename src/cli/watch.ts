@@ -1,54 +1,73 @@
 /** `statekill watch`: the daemon. SIGTERM/SIGINT end it cleanly; SIGHUP reloads the config. */
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import { auditFile, type AuditSink } from '../policy/audit.js';
 import { loadConfig } from '../policy/config.js';
 import { engineKiller, tableTarget } from '../policy/engine-killer.js';
 import type { PolicyLog } from '../policy/execute.js';
 import { killerForTarget, requireConntrackSelectors } from '../policy/conntrack.js';
 import { Watcher } from '../policy/watcher.js';
-import { DEFAULT_CONFIG } from './event.js';
+import { DEFAULT_CONFIG, policyLogs } from './event.js';
 
 export function register(program: Command): void {
   program
     .command('watch')
-    .description('daemon: poll dpinger status sockets, apply the failover policy, kill through the engine')
+    .description('daemon: read the gateways\' statuses from the firewall, apply the failover policy, kill through the engine')
     .option('--config <file>', 'policy config (YAML or JSON)', DEFAULT_CONFIG)
     .option('--sim <file>', 'kill in a simulated pf table (JSON Lines) instead of the kernel')
     .option('--device <path>', 'pf device', '/dev/pf')
     .option('--backend <name>', 'conntrack for Linux')
     .option('--dry-run', 'decide and plan, kill nothing')
+    .option('--json-log', 'log pino JSON lines on stdout instead of text')
+    .option('--audit <file>', 'append one JSON line per killed state to this file')
+    .option('--syslog', 'also log each line to syslog through logger(1)')
+    .option('--syslog-facility <name>', 'syslog facility')
+    .option('--syslog-tag <tag>', 'syslog tag (default statekill)')
     .action(async (o) => {
-      const logger = pino({ base: { pid: process.pid, name: 'statekill' } });
-      const log: PolicyLog = (level, msg, fields) => logger[level](fields ?? {}, msg);
+      // Before anything slow: a SIGHUP now means "use the newest config", which loading it is.
+      let watcher: Watcher | undefined;
+      let pendingHup = false;
+      const hup = () => {
+        if (!watcher) return void (pendingHup = true);
+        try {
+          const next = loadConfig(o.config);
+          if (target.conntrack !== undefined) requireConntrackSelectors(next);
+          watcher.setConfig(next);
+          config = next;
+          log('info', 'watch: config reloaded', { config: o.config });
+        } catch (e) {
+          log('error', `watch: config reload failed, keeping the previous config: ${(e as Error).message}`, { config: o.config });
+        }
+      };
+      process.on('SIGHUP', hup);
+      for (const l of process.listeners('SIGHUP')) if (l.name === 'statekillEarlySighup') process.off('SIGHUP', l);
+
+      const logger = o.jsonLog ? pino({ base: { pid: process.pid, name: 'statekill' } }) : undefined;
+      const terminal: PolicyLog = logger
+        ? (level, msg, fields) => logger[level](fields ?? {}, msg)
+        : (level, msg) => process.stdout.write(`${level === 'info' ? '' : `${level}: `}${msg}\n`);
       let config = loadConfig(o.config); // a bad config at start is bad input (exit 2)
       const target = tableTarget(o);
-      const killer = killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun }), () => config);
-      const watcher = new Watcher(config, { killer, log });
-      logger.info({ config: o.config, gateways: config.gateways.map((g) => g.name) }, 'watch: started');
+      const log = policyLogs(config, o, terminal);
+      let audit: AuditSink | undefined;
+      if (o.audit !== undefined) audit = auditFile(String(o.audit));
+      watcher = new Watcher(config, { killer: killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun, audit }), () => config), log });
+      log('info', 'watch: started', { config: o.config, gateways: config.gateways.map((g) => g.name) });
+      if (pendingHup) hup();
       watcher.start();
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
-          logger.info({ signal: sig }, `watch: ${sig}, stopping`);
+          log('info', `watch: ${sig}, stopping`, { signal: sig });
           process.off('SIGHUP', hup);
-          watcher.stop().then(() => {
-            logger.info('watch: stopped');
+          watcher!.stop().then(async () => {
+            log('info', 'watch: stopped');
+            audit?.close();
+            await log.flush();
             resolve();
           });
         };
-        const hup = () => {
-          try {
-            const next = loadConfig(o.config);
-            if (target.conntrack !== undefined) requireConntrackSelectors(next);
-            watcher.setConfig(next);
-            config = next;
-            logger.info({ config: o.config }, 'watch: config reloaded');
-          } catch (e) {
-            logger.error({ config: o.config }, `watch: config reload failed, keeping the previous config: ${(e as Error).message}`);
-          }
-        };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
-        process.on('SIGHUP', hup);
       });
     });
 }

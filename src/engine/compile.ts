@@ -16,6 +16,7 @@ export interface CompiledCidr {
 export interface CompiledSelection {
   gateways?: CompiledCidr[];
   natAddrs?: CompiledCidr[];
+  defaultRouted?: true;
   interfaces?: string[];
   rtInterfaces?: string[];
   af?: 4 | 6;
@@ -58,8 +59,8 @@ function ifnames(list: string[] | undefined, what: string): string[] | undefined
 
 /** True when the selection has no criterion at all: it would select every state. */
 export function isEmptySelection(s: Selection): boolean {
-  const keys: (keyof Selection)[] = ['gateways', 'natAddrs', 'interfaces', 'rtInterfaces', 'af', 'proto', 'src', 'dst',
-    'srcPort', 'dstPort', 'rules', 'mark', 'zone', 'replyDst'];
+  const keys: (keyof Selection)[] = ['gateways', 'natAddrs', 'defaultRouted', 'interfaces', 'rtInterfaces', 'af', 'proto', 'src', 'dst',
+    'srcPort', 'dstPort', 'rules', 'labels', 'mark', 'zone', 'replyDst'];
   return keys.every((k) => s[k] === undefined || (Array.isArray(s[k]) && (s[k] as unknown[]).length === 0));
 }
 
@@ -70,6 +71,13 @@ export function compileSelection(s: Selection, index: number): CompiledSelection
   const c: CompiledSelection = {};
   if (s.gateways?.length) c.gateways = s.gateways.map((g) => compileCidr(g, `${label} gateway`));
   if (s.natAddrs?.length) c.natAddrs = s.natAddrs.map((g) => compileCidr(g, `${label} nat address`));
+  // Rule labels are resolved from the kernel's ruleset (Backend.ruleLabels, engineer C). Until that
+  // lands a label would be dropped silently and widen the kill, so it is refused here.
+  if (s.labels !== undefined) throw badInput(`${label}: labels: selecting by rule label is not supported by this engine yet`);
+  if (s.defaultRouted !== undefined) {
+    if (s.defaultRouted !== true) throw badInput(`${label}: defaultRouted: expected true (or leave it out), got ${JSON.stringify(s.defaultRouted)}`);
+    c.defaultRouted = true;
+  }
   if (s.interfaces?.length) c.interfaces = ifnames(s.interfaces, `${label} interface`);
   if (s.rtInterfaces?.length) c.rtInterfaces = ifnames(s.rtInterfaces, `${label} route-to interface`);
   if (s.af) c.af = s.af === 'inet' ? 4 : 6;

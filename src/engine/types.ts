@@ -38,6 +38,13 @@ export interface Selection {
   gateways?: Cidr[];
   /** pf: outbound states leaving with this source address on the wire (NAT or firewall-originated). */
   natAddrs?: Cidr[];
+  /**
+   * pf: only states with no route-to/reply-to next hop (`rt_addr` all zero: routed by the routing
+   * table). `true` is the only value; anything else is E_BAD_INPUT. The failover policy pairs it
+   * with `natAddrs`, so a WAN's NAT address reaches default-routed states and never states routed
+   * to another, live gateway (two gateways on one WAN). ct: not applicable.
+   */
+  defaultRouted?: true;
   /** pf: the state's interface (the original one for floating states); ct: unused. */
   interfaces?: string[];
   /** pf: route-to interface (`rt_ifname`, 14.x records). */
@@ -52,6 +59,12 @@ export interface Selection {
   dstPort?: number;
   /** pf: rule number that created the state. */
   rules?: number[];
+  /**
+   * pf: states created by a rule of the main ruleset that carries any of these labels (pf rule
+   * labels, up to 5 per rule; pfSense labels policy-routing rules `gw:<tier>:<group>`-style, see
+   * pfsense util.inc make_rule_label_string). ct: not applicable.
+   */
+  labels?: string[];
   /** ct: (mark & mask) == value. */
   mark?: { value: number; mask: number };
   /** ct: conntrack zone. */

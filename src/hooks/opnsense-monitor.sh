@@ -1,16 +1,22 @@
 #!/bin/sh
 # statekill-hook: installed by `statekill hook install opnsense`; `statekill hook uninstall opnsense` removes it.
+# statekill-hook-values: @VALUES@
 #
 # OPNsense's rc.routing_configure runs every script in /usr/local/etc/rc.syshook.d/monitor/ with
-# $1 = the comma-separated gateways whose alarm fired, BEFORE it reloads the ruleset. So statekill
-# detaches, reads each gateway's status from its dpinger socket, and kills only after
-# /tmp/rules.debug has been rewritten by the reload (OPNsense #10684).
-STATEKILL="@STATEKILL@"
-CONFIG="@CONFIG@"
-LOG="@LOG@"
+# $1 = the comma-separated gateways whose alarm fired (rc.syshook passes its arguments on), after
+# monitor/20-recover (which restarts dpinger for down gateways) and BEFORE filter_configure_sync()
+# reloads the ruleset. So statekill detaches, reads every gateway's status through pluginctl, and
+# kills only once the reload's flock on /tmp/rules.debug is released (filter.inc).
+STATEKILL=@STATEKILL@
+CONFIG=@CONFIG@
+PATH="$PATH:/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
 
 [ -n "$1" ] || exit 0
-[ -x "$STATEKILL" ] || exit 0
-/usr/sbin/daemon -f /bin/sh -c '"$0" event --config "$1" --gateway "$2" --status auto --after-reload /tmp/rules.debug --reload-since "$3" >>"$4" 2>&1' \
-	"$STATEKILL" "$CONFIG" "$1" "$(date +%s)" "$LOG"
+if [ ! -x "$STATEKILL" ]; then
+	logger -t statekill -p daemon.err "hook $0: $STATEKILL is missing or not executable: gateway alarm not handled (reinstall statekill, then: statekill hook install opnsense)"
+	exit 0
+fi
+SINCE=$(date +%s)
+# Every value is one argument in --opt=value form: a gateway name is never an option or code.
+daemon -f "$STATEKILL" event --config="$CONFIG" --gateway="$1" --syslog --after-filter-lock=/tmp/rules.debug --reload-since="$SINCE"
 exit 0

@@ -1,7 +1,6 @@
 /**
- * Where each product runs gateway-event scripts, as data: `hook install <name>` copies each source
- * script (from this folder) to `dest` under --root. `preserve` moves a product file aside first and
- * puts it back on uninstall (pfSense has no hook folder, so its alarm script is wrapped).
+ * Where each product runs gateway-event scripts, as data: `hook install <name>` writes each source
+ * script (from this folder) to `dest` under --root, with the installed values filled in.
  * Add a product by adding an entry here; hook.ts needs no change.
  */
 export interface HookFile {
@@ -10,31 +9,47 @@ export interface HookFile {
   /** Path relative to the target root (/) */
   dest: string;
   mode: number;
-  /** Where an existing product file at `dest` is kept while ours is installed. */
-  preserve?: string;
+}
+
+/** A file an earlier statekill installed there: removed (and the product's original put back) on install. */
+export interface LegacyFile {
+  dest: string;
+  /** Where the product's original was kept. */
+  preserved?: string;
 }
 
 export interface HookTarget {
   name: string;
   description: string;
   files: HookFile[];
+  /** Whether the hook runs `statekill event --config`: then install checks that config. */
+  usesConfig: boolean;
+  legacy?: LegacyFile[];
 }
 
 export const HOOK_TARGETS: HookTarget[] = [
   {
     name: 'opnsense',
-    description: 'OPNsense monitor syshook: rc.routing_configure runs it with the alarmed gateways in $1',
-    files: [{ source: 'opnsense-monitor.sh', dest: 'usr/local/etc/rc.syshook.d/monitor/90-statekill', mode: 0o755 }],
+    description: 'OPNsense syshooks: monitor (rc.routing_configure passes the alarmed gateways) and carp (a promoted master re-checks)',
+    files: [
+      { source: 'opnsense-monitor.sh', dest: 'usr/local/etc/rc.syshook.d/monitor/90-statekill', mode: 0o755 },
+      { source: 'opnsense-carp.sh', dest: 'usr/local/etc/rc.syshook.d/carp/90-statekill', mode: 0o755 },
+    ],
+    usesConfig: true,
   },
   {
     name: 'pfsense',
-    description: "pfSense dpinger alarm command (/etc/rc.gateway_alarm), wrapped: the original still runs first",
-    files: [{ source: 'pfsense-gateway-alarm.sh', dest: 'etc/rc.gateway_alarm', mode: 0o755, preserve: 'etc/rc.gateway_alarm.statekill-orig' }],
+    description: 'pfSense package filter plugin (/usr/local/pkg/pf/*.sh start, run after every ruleset load; survives upgrades)',
+    files: [{ source: 'pfsense-pf-plugin.sh', dest: 'usr/local/pkg/pf/statekill.sh', mode: 0o755 }],
+    usesConfig: true,
+    // statekill up to 0.1 wrapped /etc/rc.gateway_alarm, which pfSense upgrades overwrite.
+    legacy: [{ dest: 'etc/rc.gateway_alarm', preserved: 'etc/rc.gateway_alarm.statekill-orig' }],
   },
   {
     name: 'mwan3',
     description: "OpenWrt mwan3 hotplug (iface): on disconnected/ifdown, kills only that interface's mwan3-marked conntrack entries",
     files: [{ source: 'mwan3/16-statekill', dest: 'etc/hotplug.d/iface/16-statekill', mode: 0o755 }],
+    usesConfig: false,
   },
 ];
 

@@ -12,6 +12,10 @@ import type { Cidr } from '../engine/types.js';
 import { conntrackSelectorFrom, conntrackSelectorSchema, type ConntrackSelector } from './conntrack.js';
 
 export const TRIGGERS = ['down', 'downloss', 'downlatency', 'downlosslatency'] as const;
+export const SYSLOG_FACILITIES = ['daemon', 'user', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'] as const;
+export type SyslogFacility = (typeof SYSLOG_FACILITIES)[number];
+/** The largest delay setTimeout honours. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 export type Trigger = (typeof TRIGGERS)[number];
 export type Product = 'pfsense' | 'opnsense' | 'generic';
 
@@ -21,10 +25,22 @@ const name = () =>
   z.string({ error: 'expected a name' }).regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected a name of 1-64 letters, digits, _ . -' });
 const ifname = () =>
   z.string({ error: 'expected an interface name' }).regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: 'expected an interface name (1-15 characters)' });
-const ruleList = () => z.array(z.int({ error: 'expected a rule number' }).min(0, { error: 'expected a rule number' }), { error: 'expected a list of rule numbers' });
+// pf rule numbers are u_int32: a larger number would wrap to another rule (#10 item 21).
+const ruleList = () =>
+  z.array(z.int({ error: 'expected a rule number 0-4294967295' }).min(0, { error: 'expected a rule number 0-4294967295' }).max(0xffffffff, { error: 'expected a rule number 0-4294967295' }), {
+    error: 'expected a list of rule numbers',
+  });
+/** pf rule labels: at most 63 bytes (PF_RULE_LABEL_SIZE 64 with the NUL). */
+const labelList = () =>
+  z.array(z.string({ error: 'expected a rule label' }).min(1, { error: 'expected a non-empty rule label' }).max(63, { error: 'expected a rule label of at most 63 characters' }), {
+    error: 'expected a list of rule labels',
+  });
+/** `dynamic`: the address is discovered from the firewall at event time (DHCP/PPPoE WANs). */
+export const DYNAMIC = 'dynamic';
 
-/** A host address, optionally `%ifname`-scoped; checked with the engine's own parser. */
+/** A host address, optionally `%ifname`-scoped; checked with the engine's own parser. Or `dynamic`. */
 const hostAddr = z.string({ error: 'expected an IP address' }).superRefine((s, ctx) => {
+  if (s === DYNAMIC) return;
   try {
     const c = parseCidr(s, 'address');
     if (s.includes('/')) ctx.addIssue({ code: 'custom', message: `expected a host address without a prefix length, got '${s}'` });
@@ -63,6 +79,8 @@ const gatewaySchema = z.strictObject({
   /** What a forced-down gateway does to its states (pfSense: keep, OPNsense: kill). */
   killOnForceDown: z.boolean({ error: 'expected true or false' }).optional(),
   monitor: monitorSchema.optional(),
+  /** Monitoring is off on the firewall (pfSense "Disable Gateway Monitoring"): counts as up, a viable target. */
+  unmonitored: z.boolean({ error: 'expected true or false' }).optional(),
   /** Linux conntrack: which entries are this WAN's (src/policy/conntrack.ts). */
   conntrack: conntrackSelectorSchema.optional(),
 });
@@ -78,6 +96,8 @@ const groupSchema = z.strictObject({
   failback: z.enum(['keep', 'kill'], { error: 'expected keep or kill' }).optional(),
   /** Rule numbers of the group's rules: failback kills only states these created. */
   failbackRules: ruleList().optional(),
+  /** Rule labels of the group's rules (pfSense derives `gw=<tier>:<group>` itself). */
+  failbackLabels: labelList().optional(),
   holdDownSeconds: nonNegative('seconds >= 0').optional(),
 });
 
@@ -90,16 +110,37 @@ const configSchema = z.strictObject({
     .strictObject({
       vhid: z.int({ error: 'expected a VHID 1-255' }).min(1, { error: 'expected a VHID 1-255' }).max(255, { error: 'expected a VHID 1-255' }).optional(),
       interface: ifname().optional(),
+      /** A fixed role instead of probing ifconfig (a node without CARP, or tests). */
+      role: z.enum(['master', 'backup'], { error: 'expected master or backup' }).optional(),
+    })
+    .optional(),
+  status: z
+    .strictObject({
+      source: z.enum(['auto', 'opnsense', 'dpinger'], { error: 'expected auto, opnsense or dpinger' }).optional(),
+      pluginctl: z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' }).optional(),
+      dpingerDir: z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' }).optional(),
+      routerDir: z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' }).optional(),
+      noDataWaitSeconds: nonNegative('seconds >= 0').max(60, { error: 'expected seconds 0-60' }).optional(),
+    })
+    .optional(),
+  log: z
+    .strictObject({
+      syslog: z.boolean({ error: 'expected true or false' }).optional(),
+      facility: z.enum(SYSLOG_FACILITIES, { error: `expected one of ${SYSLOG_FACILITIES.join(', ')}` }).optional(),
+      tag: z.string({ error: 'expected a tag' }).regex(/^[A-Za-z0-9_.-]{1,32}$/, { error: 'expected a tag of 1-32 letters, digits, _ . -' }).optional(),
     })
     .optional(),
   ordering: z
     .strictObject({
       reloadMarker: z.string({ error: 'expected a path' }).min(1).optional(),
+      filterLock: z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' }).optional(),
+      reloadStatus: z.string({ error: 'expected a path' }).min(1, { error: 'expected a path' }).optional(),
       reloadTimeoutSeconds: nonNegative('seconds >= 0').optional(),
       secondPassSeconds: nonNegative('seconds >= 0').optional(),
     })
     .optional(),
-  watch: z.strictObject({ intervalMs: positiveInt().optional() }).optional(),
+  // setTimeout takes at most 2^31-1 ms; beyond it Node fires after 1 ms (#10 item 20).
+  watch: z.strictObject({ intervalMs: positiveInt().max(MAX_TIMER_MS, { error: `expected milliseconds 1-${MAX_TIMER_MS}` }).optional() }).optional(),
   gateways: z.array(gatewaySchema, { error: 'expected a list of gateways' }).min(1, { error: 'expected at least one gateway' }),
   groups: z.array(groupSchema, { error: 'expected a list of groups' }).optional(),
 });
@@ -117,10 +158,16 @@ export const DEFAULT_THRESHOLDS: Thresholds = { latencyLowMs: 200, latencyHighMs
 export interface GatewayConfig {
   name: string;
   interface: string;
-  /** One host prefix per family; IPv6 link-local ones carry `ifname`. */
+  /** One host prefix per family; IPv6 link-local ones carry `ifname`. Dynamic ones are filled in at event time. */
   addresses: Cidr[];
   natAddresses: Cidr[];
+  /** Families whose address is `dynamic` (discovered from the firewall at event time). */
+  dynamic: Family[];
+  dynamicNat: Family[];
+  unmonitored: boolean;
   priority: number;
+  /** Whether `priority` came from the config (else the firewall's may replace the default). */
+  priorityGiven: boolean;
   failbackByPriority: boolean;
   failbackRules: number[];
   disabled: boolean;
@@ -140,6 +187,7 @@ export interface GroupConfig {
   requireViableTarget: boolean;
   failback: 'keep' | 'kill';
   failbackRules: number[];
+  failbackLabels: string[];
   holdDownSeconds: number;
 }
 
@@ -148,11 +196,25 @@ export interface PolicyConfig {
   gatewaySwitching: boolean;
   holdDownSeconds: number;
   stateFile: string;
-  carp?: { vhid?: number; interface?: string };
-  ordering: { reloadMarker?: string; reloadTimeoutSeconds: number; secondPassSeconds: number };
+  carp?: { vhid?: number; interface?: string; role?: 'master' | 'backup' };
+  status: StatusSourceConfig;
+  log: { syslog: boolean; facility: SyslogFacility; tag: string };
+  ordering: { reloadMarker?: string; filterLock?: string; reloadStatus?: string; reloadTimeoutSeconds: number; secondPassSeconds: number };
   watchIntervalMs: number;
   gateways: GatewayConfig[];
   groups: GroupConfig[];
+}
+
+export type Family = 'inet' | 'inet6';
+
+/** Where gateway statuses come from (status.ts/sources.ts read it). */
+export interface StatusSourceConfig {
+  /** opnsense: `pluginctl -r return_gateways_status`; dpinger: the status sockets. */
+  source: 'opnsense' | 'dpinger';
+  pluginctl: string;
+  dpingerDir: string;
+  routerDir: string;
+  noDataWaitSeconds: number;
 }
 
 export const DEFAULT_STATE_FILE = '/var/db/statekill/policy-state.json';
@@ -172,17 +234,25 @@ function configError(path: readonly PropertyKey[], message: string) {
   return badInput(`config: ${formatPath(path)}: ${message}`);
 }
 
-function addresses(v: string | { inet?: string; inet6?: string }, iface: string, path: PropertyKey[]): Cidr[] {
-  const texts = typeof v === 'string' ? [v] : [v.inet, v.inet6].filter((x): x is string => x !== undefined);
-  if (texts.length === 0) throw configError(path, 'expected at least one of inet, inet6');
-  const out = texts.map((t) => parseCidr(t, 'address'));
-  if (typeof v !== 'string') {
-    if (v.inet && out[0].af !== 'inet') throw configError([...path, 'inet'], `'${v.inet}' is not an IPv4 address`);
-    if (v.inet6 && out[out.length - 1].af !== 'inet6') throw configError([...path, 'inet6'], `'${v.inet6}' is not an IPv6 address`);
+function addresses(v: string | { inet?: string; inet6?: string }, iface: string, path: PropertyKey[]): { cidrs: Cidr[]; dynamic: Family[] } {
+  // `dynamic` alone means an IPv4 gateway (DHCP/PPPoE); write { inet6: dynamic } for IPv6.
+  const entries: [Family | undefined, string | undefined][] = typeof v === 'string' ? [[undefined, v]] : [['inet', v.inet], ['inet6', v.inet6]];
+  const cidrs: Cidr[] = [];
+  const dynamic: Family[] = [];
+  for (const [family, text] of entries) {
+    if (text === undefined) continue;
+    if (text === DYNAMIC) {
+      dynamic.push(family ?? 'inet');
+      continue;
+    }
+    const c = parseCidr(text, 'address');
+    if (family && c.af !== family) throw configError([...path, family], `'${text}' is not an ${family === 'inet' ? 'IPv4' : 'IPv6'} address`);
+    // A link-local next hop only means something on its link: scope it to the gateway's interface.
+    if (isLinkLocal(c) && !c.ifname) c.ifname = iface;
+    cidrs.push(c);
   }
-  // A link-local next hop only means something on its link: scope it to the gateway's interface.
-  for (const c of out) if (isLinkLocal(c) && !c.ifname) c.ifname = iface;
-  return out;
+  if (cidrs.length + dynamic.length === 0) throw configError(path, 'expected at least one of inet, inet6');
+  return { cidrs, dynamic };
 }
 
 function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
@@ -217,19 +287,26 @@ export function parseConfig(doc: unknown): PolicyConfig {
       throw configError(['gateways', i, 'monitor', 'latencyLowMs'], `must not exceed latencyHighMs (${thresholds.latencyHighMs})`);
     if (thresholds.lossLowPercent > thresholds.lossHighPercent)
       throw configError(['gateways', i, 'monitor', 'lossLowPercent'], `must not exceed lossHighPercent (${thresholds.lossHighPercent})`);
+    const addr = addresses(g.address, g.interface, ['gateways', i, 'address']);
+    const nat = g.natAddress === undefined ? { cidrs: [], dynamic: [] } : addresses(g.natAddress, g.interface, ['gateways', i, 'natAddress']);
     gateways.push({
       name: g.name,
       interface: g.interface,
-      addresses: addresses(g.address, g.interface, ['gateways', i, 'address']),
-      natAddresses: g.natAddress === undefined ? [] : addresses(g.natAddress, g.interface, ['gateways', i, 'natAddress']),
+      addresses: addr.cidrs,
+      natAddresses: nat.cidrs,
+      dynamic: addr.dynamic,
+      dynamicNat: nat.dynamic,
+      unmonitored: g.unmonitored ?? false,
       priority: g.priority ?? 255,
+      priorityGiven: g.priority !== undefined,
       failbackByPriority: g.failbackByPriority ?? false,
       failbackRules: g.failbackRules ?? [],
       disabled: g.disabled ?? false,
       forceDown: g.forceDown ?? false,
       killOnForceDown: g.killOnForceDown ?? false,
-      // OPNsense names dpinger sockets after the gateway; pfSense adds addresses, so it must be given.
-      socket: m.socket ?? (c.product === 'opnsense' ? `/var/run/dpinger_${g.name}.sock` : undefined),
+      // Given, or found at event time by the gateway's name (sources.ts: OPNsense dpinger_NAME.sock,
+      // pfSense dpinger_NAME~SRCIP~MONITORIP.sock, whose source address changes on DHCP WANs).
+      socket: m.socket,
       thresholds,
       ...(g.conntrack ? { conntrack: conntrackSelectorFrom(g.conntrack) } : {}),
     });
@@ -245,6 +322,12 @@ export function parseConfig(doc: unknown): PolicyConfig {
       if (inGroup.has(m.gateway)) throw configError(['groups', i, 'members', j, 'gateway'], `gateway '${m.gateway}' is listed twice in this group`);
       inGroup.add(m.gateway);
     });
+    const product = c.product ?? 'generic';
+    // Without its rule numbers or labels, a failback kill would reach every state routed to a lower
+    // tier: port-forwards' reply-to, the firewall's own, flows other rules pinned there. pfSense labels
+    // the group's rules itself (gw=<tier>:<group>); elsewhere the config must say which rules.
+    if (g.failback === 'kill' && product !== 'pfsense' && !g.failbackRules?.length && !g.failbackLabels?.length)
+      throw configError(['groups', i, 'failback'], `kill needs failbackRules or failbackLabels (product ${product} does not label a group's rules)`);
     return {
       name: g.name,
       trigger: g.trigger ?? 'down',
@@ -253,6 +336,7 @@ export function parseConfig(doc: unknown): PolicyConfig {
       requireViableTarget: g.requireViableTarget ?? true,
       failback: g.failback ?? 'keep',
       failbackRules: g.failbackRules ?? [],
+      failbackLabels: g.failbackLabels ?? [],
       holdDownSeconds: g.holdDownSeconds ?? holdDownSeconds,
     };
   });
@@ -262,8 +346,18 @@ export function parseConfig(doc: unknown): PolicyConfig {
     holdDownSeconds,
     stateFile: c.stateFile ?? DEFAULT_STATE_FILE,
     carp: c.carp,
+    status: {
+      source: c.status?.source === undefined || c.status.source === 'auto' ? (c.product === 'opnsense' ? 'opnsense' : 'dpinger') : c.status.source,
+      pluginctl: c.status?.pluginctl ?? '/usr/local/sbin/pluginctl',
+      dpingerDir: c.status?.dpingerDir ?? '/var/run',
+      routerDir: c.status?.routerDir ?? '/tmp',
+      noDataWaitSeconds: c.status?.noDataWaitSeconds ?? 5,
+    },
+    log: { syslog: c.log?.syslog ?? false, facility: c.log?.facility ?? 'daemon', tag: c.log?.tag ?? 'statekill' },
     ordering: {
       reloadMarker: c.ordering?.reloadMarker,
+      filterLock: c.ordering?.filterLock,
+      reloadStatus: c.ordering?.reloadStatus,
       reloadTimeoutSeconds: c.ordering?.reloadTimeoutSeconds ?? 30,
       secondPassSeconds: c.ordering?.secondPassSeconds ?? 0,
     },

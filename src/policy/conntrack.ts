@@ -19,8 +19,7 @@ import { parseCidr } from '../engine/addr.js';
 import type { Cidr, Report, Selection } from '../engine/types.js';
 import { conntrackMarkRefusal, parseConntrackMark, type CtMark } from '../backends/conntrack-mark.js';
 import type { GatewayConfig, PolicyConfig } from './config.js';
-import type { Decision } from './decide.js';
-import type { StateKiller } from './execute.js';
+import type { KillContext, StateKiller } from './execute.js';
 
 export interface ConntrackSelector {
   mark?: CtMark;
@@ -105,7 +104,7 @@ export function requireConntrackSelectors(config: PolicyConfig): void {
 }
 
 /** The conntrack selections for a decision the policy made with pf selections. */
-export function conntrackSelectionsFor(config: PolicyConfig, d: Decision): Selection[] {
+export function conntrackSelectionsFor(config: PolicyConfig, d: KillContext): Selection[] {
   if (d.kind !== 'failover') throw badInput(`--backend conntrack: a ${d.kind} kill for gateway ${d.gateway} cannot be expressed on conntrack entries`);
   const gw = config.gateways.find((g) => g.name === d.gateway);
   if (!gw) throw badInput(`--backend conntrack: unknown gateway '${d.gateway}'`);

@@ -4,7 +4,7 @@
  * No kernel, no clock, no I/O: the caller passes `now` and the CARP role and does the killing.
  */
 import type { Selection } from '../engine/types.js';
-import type { GatewayConfig, GroupConfig, PolicyConfig } from './config.js';
+import type { GatewayConfig, GroupConfig, PolicyConfig, Trigger } from './config.js';
 import type { CarpRole } from './carp.js';
 import { failbackDecisions } from './failback.js';
 import { failoverSelections, sharesFamily } from './selections.js';
@@ -31,6 +31,11 @@ export interface DecideInput {
   config: PolicyConfig;
   /** The gateway that changed. Omit to only re-check deferred actions (hold-down expiry). */
   event?: PolicyEvent;
+  /**
+   * Several gateways that changed in one event (OPNsense passes every alarmed gateway at once):
+   * each is decided with the fresh statuses of all of them, so the result does not depend on order.
+   */
+  events?: PolicyEvent[];
   /** Current statuses of other gateways, where known (sockets, hook arguments); else memory. */
   observed?: Record<string, GatewayStatus>;
   previous: PolicyState;
@@ -57,13 +62,18 @@ export interface Context {
   holdDownMs: (gw: string) => number;
 }
 
+/** The single `event` and the `events` list as one list. */
+function eventsOf(input: DecideInput): PolicyEvent[] {
+  return [...(input.event ? [input.event] : []), ...(input.events ?? [])];
+}
+
 function makeContext(input: DecideInput, state: PolicyState): Context {
   const { config } = input;
   const byName = new Map(config.gateways.map((g) => [g.name, g]));
+  const fresh = new Map(eventsOf(input).map((e) => [e.gateway, e.status]));
   const statusOf = (name: string): GatewayStatus => {
     const gw = byName.get(name)!;
-    if (input.event && input.event.gateway === name) return effectiveStatus(gw, input.event.status);
-    return effectiveStatus(gw, input.observed?.[name] ?? state.lastSeen?.[name] ?? state.gateways[name]?.status);
+    return effectiveStatus(gw, fresh.get(name) ?? input.observed?.[name] ?? state.lastSeen?.[name] ?? state.gateways[name]?.status);
   };
   const groupsOf = (gw: string) => config.groups.filter((g) => g.members.some((m) => m.gateway === gw));
   return {
@@ -79,15 +89,25 @@ function makeContext(input: DecideInput, state: PolicyState): Context {
   };
 }
 
+/**
+ * How default gateway switching reads a status: pfSense fixup_default_gateway() skips a gateway
+ * that is not online under the strictest trigger (is_gateway_online()'s default); OPNsense switches
+ * on `down` (gateway_watcher.php).
+ */
+export function switchingTrigger(config: PolicyConfig): Trigger {
+  return config.product === 'pfsense' ? 'downlosslatency' : 'down';
+}
+
 /** Failed = taken out of the pool of some group containing it, or hard down (default switching, no group). */
 export function isFailed(ctx: Context, gw: string, s: GatewayStatus): boolean {
   if (s.state !== 'up') return true;
+  if (ctx.config.gatewaySwitching && isDownUnder(switchingTrigger(ctx.config), s)) return true;
   return ctx.groupsOf(gw).some((g) => isDownUnder(g.trigger, s));
 }
 
 function inPool(ctx: Context, gw: string): string {
   const gs = ctx.groupsOf(gw);
-  return gs.length ? ` keeps it in the pool of ${gs.map((g) => `group ${g.name} (trigger ${g.trigger})`).join(', ')}` : ', not failed';
+  return gs.length ? ` is not down under ${gs.map((g) => `group ${g.name} (trigger ${g.trigger})`).join(', ')}` : ', not failed';
 }
 
 function ago(ms: number): string {
@@ -112,7 +132,7 @@ function viableTargets(ctx: Context, gw: GatewayConfig, groups: GroupConfig[]) {
       if (other.name === gw.name || !sharesFamily(gw, other)) continue;
       const s = ctx.statusOf(other.name);
       candidates.set(other.name, describeStatus(s));
-      if (s.state === 'up' && !targets.includes(other.name)) targets.push(other.name);
+      if (!isDownUnder(switchingTrigger(ctx.config), s) && !targets.includes(other.name)) targets.push(other.name);
     }
   const list = [...candidates].map(([n, s]) => `${n}: ${s}`).join(', ');
   return { targets, candidates: list || 'no other gateway of its family in its groups' };
@@ -132,7 +152,7 @@ function failover(ctx: Context, gwName: string, mem: GatewayMemory): Decision {
   const groups = ctx.groupsOf(gwName);
   const failedIn = groups.filter((g) => isDownUnder(g.trigger, s));
   const killIn = failedIn.filter((g) => g.killOnDown);
-  const switching = ctx.config.gatewaySwitching && s.state !== 'up';
+  const switching = ctx.config.gatewaySwitching && isDownUnder(switchingTrigger(ctx.config), s);
   if (failedIn.length && !killIn.length && !switching)
     return skip(`killOnDown is off for group${failedIn.length > 1 ? 's' : ''} ${failedIn.map((g) => g.name).join(', ')}`);
   if (!killIn.length && !switching)
@@ -161,9 +181,11 @@ function failover(ctx: Context, gwName: string, mem: GatewayMemory): Decision {
       selections: [],
     };
   }
+  const selections = failoverSelections(gw);
+  if (!selections.length) return skip(`its address is not known (dynamic, and the firewall reported none): ${why}`, 'failover');
   mem.pending = undefined;
   mem.killedAt = ctx.now;
-  return { gateway: gwName, kind: 'failover', action: 'kill', reason, selections: failoverSelections(gw) };
+  return { gateway: gwName, kind: 'failover', action: 'kill', reason, selections };
 }
 
 /** A recovery: fail back now if it has held long enough, else defer. */
@@ -196,13 +218,15 @@ function withCarp(d: Decision, carp: CarpRole | undefined, gated: boolean): Deci
 export function decide(input: DecideInput): DecideResult {
   const state = cloneState(input.previous);
   const ctx = makeContext(input, state);
+  const events = eventsOf(input);
   state.lastSeen = { ...state.lastSeen, ...input.observed };
-  if (input.event) state.lastSeen[input.event.gateway] = input.event.status;
+  for (const e of events) state.lastSeen[e.gateway] = e.status;
   const decisions: Decision[] = [];
   const decided = new Set<string>();
+  const eventGateways = new Set(events.map((e) => e.gateway));
 
-  if (input.event) {
-    const name = input.event.gateway;
+  for (const event of events) {
+    const name = event.gateway;
     const s = ctx.statusOf(name);
     const failed = isFailed(ctx, name, s);
     const prev = state.gateways[name];
@@ -255,23 +279,28 @@ export function decide(input: DecideInput): DecideResult {
       if (failed) {
         const d = failover(ctx, gw.name, mem);
         // A still-missing target is not news: log only when something changes.
-        if (d.action === 'kill' || input.event?.gateway === gw.name) decisions.push(d);
+        if (d.action === 'kill' || eventGateways.has(gw.name)) decisions.push(d);
       } else mem.pending = undefined;
     } else if (mem.pending === 'failback') {
       if (!failed) {
         const ds = recovery(ctx, gw.name, mem, mem.failedStatus ?? { state: 'down', delay: false, loss: false });
-        if (ds[0]?.action !== 'defer' || input.event?.gateway === gw.name) decisions.push(...ds);
+        if (ds[0]?.action !== 'defer' || eventGateways.has(gw.name)) decisions.push(...ds);
       } else mem.pending = undefined;
     }
   }
 
   const gated = input.config.carp !== undefined;
   const out = decisions.map((d) => withCarp(d, input.carp, gated));
-  // What a backup did not kill is not remembered as killed (hold-down must not count it).
+  // What a backup did not kill is not remembered as killed (hold-down must not count it), and stays
+  // pending: once this node is master, the next event or re-check kills what is still due.
   out.forEach((d, i) => {
     const mem = state.gateways[d.gateway];
-    if (d !== decisions[i] && d.kind === 'failover' && mem?.killedAt === input.now) delete mem.killedAt;
+    if (d === decisions[i] || !mem) return;
+    if (d.kind === 'failover' && mem.killedAt === input.now) delete mem.killedAt;
+    mem.pending = d.kind === 'failback' ? 'failback' : 'failover';
+    mem.carpSkipped = true;
   });
+  for (const d of out) if (d.action === 'kill' && state.gateways[d.gateway]) delete state.gateways[d.gateway].carpSkipped;
 
   let retryAt: number | undefined;
   for (const gw of input.config.gateways) {

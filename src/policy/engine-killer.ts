@@ -5,24 +5,30 @@
 import { badInput } from '../errors.js';
 import type { OpenOptions, StateTable } from '../engine/table.js';
 import type { Plan, PlanOptions } from '../engine/types.js';
-import type { StateKiller } from './execute.js';
+import type { AuditSink } from './audit.js';
+import { reportCounts, type StateKiller } from './execute.js';
 
 export interface EngineKillerOptions {
   dryRun?: boolean;
   plan?: PlanOptions;
   /** Sees each plan before it runs (tests list the exact states). */
   onPlan?: (plan: Plan, table: StateTable) => void | Promise<void>;
+  /** Per-state results (`--audit FILE`). */
+  audit?: AuditSink;
 }
 
 export function engineKiller(target: OpenOptions, o: EngineKillerOptions = {}): StateKiller {
-  return async (selections) => {
+  return async (selections, _why, context) => {
     // Imported on first kill, so deciding (and the policy's tests) never loads native code.
     const { openTable } = await import('../engine/table.js');
     const table = await openTable(target);
     try {
       const plan = await table.plan(selections, { pair: true, killAmbiguous: false, ...o.plan });
       await o.onPlan?.(plan, table);
-      return await table.execute(plan, { dryRun: o.dryRun ?? false });
+      const r = await table.execute(plan, { dryRun: o.dryRun ?? false });
+      if (o.audit) o.audit.record(context, (await import('../engine/plan.js')).plannedStates(plan), plan.indices.length, r.results, r.dryRun);
+      // Counts only: the per-state result array would make each log line as big as the table.
+      return reportCounts(r);
     } finally {
       await table.close();
     }

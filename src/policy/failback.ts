@@ -5,11 +5,12 @@
  * (`failbackByPriority`) lose their states when a gateway with a better priority comes back.
  */
 import type { Context, Decision } from './decide.js';
-import { failbackSelection, sharesFamily } from './selections.js';
+import { failbackLabels, failbackSelection, sharesFamily } from './selections.js';
 import { isDownUnder, type GatewayStatus } from './status.js';
 
-function rulesNote(rules: number[]): string {
-  return rules.length ? ` (rules ${rules.join(', ')})` : ' (all rules: not narrowed by failbackRules)';
+function rulesNote(rules: number[], labels: string[] = []): string {
+  const parts = [...(labels.length ? [`labels ${labels.join(', ')}`] : []), ...(rules.length ? [`rules ${rules.join(', ')}`] : [])];
+  return parts.length ? ` (${parts.join('; ')})` : ' (all rules: not narrowed by failbackRules)';
 }
 
 export function failbackDecisions(ctx: Context, gwName: string, before: GatewayStatus): Decision[] {
@@ -34,15 +35,21 @@ export function failbackDecisions(ctx: Context, gwName: string, before: GatewayS
       continue;
     }
     const lowerText = lower.map((m) => `${m.gateway} (tier ${m.tier})`).join(', ');
+    const labels = failbackLabels(ctx.config, g, lower.map((m) => m.tier));
     if (g.failback === 'keep') {
       out.push({ ...base, action: 'skip', reason: `failback in group ${g.name}: ${gwName} (tier ${me.tier}) is up again; keeping states on lower tiers ${lowerText} (failback: keep)` });
+      continue;
+    }
+    const selection = failbackSelection(`failback ${g.name}: tiers below ${me.tier}`, lower.map((m) => ctx.gateway(m.gateway)), g.failbackRules, labels);
+    if (!selection) {
+      out.push({ ...base, action: 'skip', reason: `no failback in group ${g.name}: the lower tiers' addresses are not known and no rule or label names the group's rules` });
       continue;
     }
     out.push({
       ...base,
       action: 'kill',
-      reason: `failback in group ${g.name}: ${gwName} (tier ${me.tier}) is up again; killing states routed to lower tiers ${lowerText}${rulesNote(g.failbackRules)}`,
-      selections: [failbackSelection(`failback ${g.name}: tiers below ${me.tier}`, lower.map((m) => ctx.gateway(m.gateway)), g.failbackRules)],
+      reason: `failback in group ${g.name}: ${gwName} (tier ${me.tier}) is up again; killing states the group's rules sent to lower tiers ${lowerText}${rulesNote(g.failbackRules, labels)}`,
+      selections: [selection],
     });
   }
 
@@ -52,12 +59,14 @@ export function failbackDecisions(ctx: Context, gwName: string, before: GatewayS
     for (const m of ctx.config.gateways) {
       if (m.name === gwName || !m.failbackByPriority || m.priority <= gw.priority || !sharesFamily(gw, m)) continue;
       if (ctx.statusOf(m.name).state !== 'up') continue; // a down backup's states went with its own failover
+      const selection = failbackSelection(`failback to ${gwName}: metered ${m.name}`, [m], m.failbackRules);
+      if (!selection) continue; // its address is not known
       out.push({
         gateway: gwName,
         kind: 'failback',
         action: 'kill',
         reason: `failback by priority: ${gwName} (priority ${gw.priority}) is up again; killing states of metered gateway ${m.name} (priority ${m.priority})${rulesNote(m.failbackRules)}`,
-        selections: [failbackSelection(`failback to ${gwName}: metered ${m.name}`, [m], m.failbackRules)],
+        selections: [selection],
       });
     }
   }

@@ -1,35 +1,59 @@
-/** How a gateway becomes engine selections: its next hop (`rt_addr`) and, on failover, its NAT address. */
+/** How a gateway becomes engine selections: its next hop (`rt_addr`), its NAT address, its group's rule labels. */
 import type { Cidr, Selection } from '../engine/types.js';
-import type { GatewayConfig } from './config.js';
+import type { GatewayConfig, GroupConfig, PolicyConfig } from './config.js';
 
 /**
  * Failover: every state routed to the gateway (route-to/reply-to next hop), plus, where its WAN does
- * NAT, the states leaving with the WAN's own address. Two selections, because criteria inside one
- * selection must all match.
+ * NAT, the states leaving with the WAN's own address that have no next hop at all (routed by the
+ * table: default-route NAT). A NAT state routed to another gateway is not this gateway's: with two
+ * gateways on one WAN (one address), failing one must not kill the live one's flows (#10 item 5).
+ * Two selections, because criteria inside one selection must all match. Empty when the gateway's
+ * address is not known (dynamic, not discovered).
  */
 export function failoverSelections(gw: GatewayConfig): Selection[] {
+  if (!gw.addresses.length) return [];
   const out: Selection[] = [{ name: `gateway ${gw.name}`, gateways: gw.addresses.map(copyCidr) }];
-  if (gw.natAddresses.length) out.push({ name: `gateway ${gw.name} NAT address`, natAddrs: gw.natAddresses.map(copyCidr) });
+  if (gw.natAddresses.length) out.push({ name: `gateway ${gw.name} NAT address (default-routed)`, natAddrs: gw.natAddresses.map(copyCidr), defaultRouted: true });
   return out;
 }
 
 /**
- * Failback: only the next hop, never the NAT address (services bound to the backup's own address
- * must survive), narrowed to the rules that chose the gateway when rule numbers are known.
+ * The rule labels a failback kills by. pfSense labels each policy-routing rule of a failover group
+ * with `gw=<tier>:<group>`, the tier that was active when the ruleset was generated (filter.inc
+ * get_failover_gateway_group_label_item(), util.inc make_rule_label_string(): key "gw", delimiter
+ * "="), and kills recovered groups' lower tiers by that label (gwlb.inc remove_failover_states()).
+ * Elsewhere only the labels the config names.
  */
-export function failbackSelection(label: string, gateways: GatewayConfig[], rules: number[]): Selection {
-  const s: Selection = { name: label, gateways: gateways.flatMap((g) => g.addresses.map(copyCidr)) };
+export function failbackLabels(config: PolicyConfig, group: GroupConfig, lowerTiers: number[]): string[] {
+  if (group.failbackLabels.length) return [...group.failbackLabels];
+  if (config.product === 'pfsense') return [...new Set(lowerTiers)].sort((a, b) => a - b).map((t) => `gw=${t}:${group.name}`);
+  return [];
+}
+
+/**
+ * Failback: never the NAT address (services bound to the backup's own address must survive), and
+ * narrowed to the group's own rules: by label and/or rule number, so reply-to port-forwards, the
+ * firewall's own states and flows another rule pinned to a lower tier are left alone. The lower
+ * tiers' addresses narrow it further where all are known. Undefined when nothing narrows it.
+ */
+export function failbackSelection(label: string, gateways: GatewayConfig[], rules: number[], labels: string[] = []): Selection | undefined {
+  const addresses = gateways.flatMap((g) => g.addresses.map(copyCidr));
+  const allKnown = gateways.every((g) => g.addresses.length);
+  const s: Selection = { name: label };
+  if (allKnown && addresses.length) s.gateways = addresses;
   if (rules.length) s.rules = [...rules];
+  if (labels.length) s.labels = [...labels];
+  if (!s.gateways && !s.rules && !s.labels) return undefined;
   return s;
 }
 
 export function families(gw: GatewayConfig): Set<'inet' | 'inet6'> {
-  return new Set(gw.addresses.map((a) => a.af));
+  return new Set([...gw.addresses.map((a) => a.af), ...gw.dynamic]);
 }
 
 export function sharesFamily(a: GatewayConfig, b: GatewayConfig): boolean {
   const fa = families(a);
-  return b.addresses.some((x) => fa.has(x.af));
+  return [...families(b)].some((f) => fa.has(f));
 }
 
 function copyCidr(c: Cidr): Cidr {

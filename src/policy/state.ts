@@ -1,11 +1,15 @@
 /**
  * What the policy remembers between events: each gateway's last status and verdict, when it changed,
- * when its states were last killed, and any action deferred by hold-down or a missing target.
- * The watch daemon keeps it in memory; `event` keeps it in a small JSON file.
+ * when its states were last killed, any action deferred by hold-down, a missing target or a CARP
+ * backup, and the addresses last discovered for dynamic gateways.
+ * The watch daemon keeps it in memory; `event` keeps it in a small JSON file, read and written under
+ * a lock so concurrent events (pfSense runs one alarm script per gateway at once) never lose memory.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { badInput } from '../errors.js';
+import { z } from 'zod';
+import { lock as lockFile } from 'proper-lockfile';
+import { badInput, StatekillError } from '../errors.js';
 import type { GatewayStatus } from './status.js';
 
 export interface GatewayMemory {
@@ -14,19 +18,47 @@ export interface GatewayMemory {
   failed: boolean;
   /** ms epoch of the last verdict change */
   since: number;
-  /** ms epoch of the last failover kill of its states */
+  /** ms epoch of the last failover kill of its states (set only once the kill succeeded) */
   killedAt?: number;
-  /** failover: waiting for a target or for hold-down; failback: waiting for the recovery to hold */
+  /** failover: waiting for a target, hold-down, a CARP master or a retry; failback: likewise */
   pending?: 'failover' | 'failback';
-  /** The status it recovered from, kept while a failback waits for hold-down. */
+  /** The status it recovered from, kept while a failback waits. */
   failedStatus?: GatewayStatus;
+  /** The pending action was a kill this node skipped as CARP backup. */
+  carpSkipped?: boolean;
 }
 
 export interface PolicyState {
   gateways: Record<string, GatewayMemory>;
   /** The newest status seen for each gateway, events and observations alike (viability reads it). */
   lastSeen?: Record<string, GatewayStatus>;
+  /** Addresses last discovered for dynamic gateways (`addresses`, `natAddresses` as text). */
+  discovered?: Record<string, { addresses: string[]; natAddresses: string[] }>;
 }
+
+const status = z.object({
+  state: z.enum(['up', 'down', 'force_down', 'disabled', 'unknown']),
+  delay: z.boolean(),
+  loss: z.boolean(),
+  label: z.string().max(200).optional(),
+});
+const epoch = z.number().finite().nonnegative();
+const stateSchema = z.object({
+  gateways: z.record(
+    z.string(),
+    z.object({
+      status,
+      failed: z.boolean(),
+      since: epoch,
+      killedAt: epoch.optional(),
+      pending: z.enum(['failover', 'failback']).optional(),
+      failedStatus: status.optional(),
+      carpSkipped: z.boolean().optional(),
+    }),
+  ),
+  lastSeen: z.record(z.string(), status).optional(),
+  discovered: z.record(z.string(), z.object({ addresses: z.array(z.string().max(64)), natAddresses: z.array(z.string().max(64)) })).optional(),
+});
 
 export function emptyState(): PolicyState {
   return { gateways: {} };
@@ -36,22 +68,55 @@ export function cloneState(s: PolicyState): PolicyState {
   return JSON.parse(JSON.stringify(s)) as PolicyState;
 }
 
-/** A missing file is a fresh start (like a monitor restart: nothing is assumed down). */
-export function loadState(file: string): PolicyState {
+export interface LoadedState {
+  state: PolicyState;
+  /** Set when the file was unreadable as a policy state and a fresh start was made. */
+  corrupt?: string;
+}
+
+/** Checks a parsed document; `undefined` when it is not a policy state. */
+export function parseState(doc: unknown): PolicyState | undefined {
+  const r = stateSchema.safeParse(doc);
+  return r.success ? (r.data as PolicyState) : undefined;
+}
+
+/**
+ * A missing file is a fresh start (like a monitor restart: nothing is assumed down). So is a corrupt
+ * one (`1e400`, wrong shapes, half a file): refusing would stop every later event from killing until
+ * someone deletes it. The bad file is kept beside it as `<file>.corrupt` (unless `keepCorrupt` is
+ * false: a dry run changes nothing) and the caller logs `corrupt`.
+ */
+export function readState(file: string, o: { moveCorrupt?: boolean } = {}): LoadedState {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
     throw badInput(`state file ${file}: ${(e as Error).message}`);
   }
+  let doc: unknown;
   try {
-    const s = JSON.parse(text) as PolicyState;
-    if (s && typeof s.gateways === 'object' && s.gateways !== null) return s;
+    doc = JSON.parse(text);
   } catch {
-    /* fall through */
+    doc = undefined;
   }
-  throw badInput(`state file ${file}: not a statekill policy state (delete it to start fresh)`);
+  const state = parseState(doc);
+  if (state) return { state };
+  let kept = '';
+  if (o.moveCorrupt !== false) {
+    try {
+      renameSync(file, `${file}.corrupt`);
+      kept = `; kept as ${file}.corrupt`;
+    } catch {
+      /* leave it; it is overwritten by the next save */
+    }
+  }
+  return { state: emptyState(), corrupt: `state file ${file} is not a statekill policy state (${text.length} bytes); starting with empty memory${kept}` };
+}
+
+/** The memory in `file` (a corrupt one reads as empty and stays where it is). */
+export function loadState(file: string): PolicyState {
+  return readState(file, { moveCorrupt: false }).state;
 }
 
 /** Write-then-rename, so a concurrent reader never sees half a file. */
@@ -60,4 +125,30 @@ export function saveState(file: string, s: PolicyState): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
   renameSync(tmp, file);
+}
+
+export type Unlock = () => Promise<void>;
+
+/**
+ * Takes the lock of a state file (`<file>.lock`, proper-lockfile: an mkdir lock refreshed while held
+ * and taken over when its holder died, so it works on FreeBSD, Linux and OpenWrt alike without
+ * native code). Waits up to `waitMs`, then E_BUSY.
+ */
+export async function lockState(
+  file: string,
+  o: { waitMs: number; sleep?: (ms: number) => Promise<void>; onCompromised?: (e: Error) => void },
+): Promise<Unlock> {
+  mkdirSync(dirname(file), { recursive: true });
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const start = Date.now();
+  for (;;) {
+    try {
+      // A holder refreshes the lock every 5 s; one not refreshed for 20 s died and is taken over.
+      return await lockFile(file, { realpath: false, stale: 20_000, update: 5_000, onCompromised: o.onCompromised ?? (() => {}) });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw new StatekillError(`state file ${file}: cannot lock: ${(e as Error).message}`, 5, 'EIO');
+      if (Date.now() - start >= o.waitMs) throw new StatekillError(`state file ${file}: still locked by another statekill after ${Math.round(o.waitMs / 1000)} s`, 16, 'EBUSY');
+      await sleep(100);
+    }
+  }
 }

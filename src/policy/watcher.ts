@@ -1,16 +1,19 @@
 /**
- * The watch daemon's loop: poll each gateway's dpinger socket, turn samples into statuses, feed every
- * change to decide(), and carry out the decisions one at a time. Memory starts empty, so a daemon
- * (re)start sees its first samples as a baseline, never as a recovery.
+ * The watch daemon's loop: read every gateway's status from the firewall (status sources), feed
+ * every change to decide(), and carry out the decisions one batch at a time. Memory starts empty, so
+ * a daemon (re)start sees its first statuses as a baseline, never as a recovery. A gateway without
+ * data keeps its last status. stop() aborts a kill still waiting for the ruleset reload.
  */
-import { probeCarpRole, ifconfigProbe } from './carp.js';
+import { probeCarpRole, ifconfigProbe, type CarpRole } from './carp.js';
 import type { PolicyConfig } from './config.js';
 import { decide, type Decision } from './decide.js';
+import { applyDiscovered } from './effective.js';
 import type { EventDeps } from './event-runner.js';
-import { runDecisions, type Outcome } from './execute.js';
-import { waitForMarker } from './reload.js';
+import { killIncomplete, runDecisions, type Outcome } from './execute.js';
+import { reloadWaiter } from './reload.js';
+import { observeGateways } from './sources.js';
 import { emptyState, type PolicyState } from './state.js';
-import { classifySample, readDpingerSocket, sameStatus, type GatewayStatus } from './status.js';
+import { sameStatus, type GatewayStatus } from './status.js';
 
 /** What an event needs, plus a listener for each round of decisions. */
 export interface WatcherDeps extends EventDeps {
@@ -25,6 +28,8 @@ export class Watcher {
   private running: Promise<void> | undefined;
   private stopped = false;
   private unreadable = new Set<string>();
+  private abort = new AbortController();
+  private wasMaster: boolean | undefined;
 
   constructor(config: PolicyConfig, private readonly deps: WatcherDeps) {
     this.config = config;
@@ -48,65 +53,71 @@ export class Watcher {
     void loop();
   }
 
-  /** Stops polling and waits for a kill in progress to finish. */
+  /** Stops polling; a kill waiting for the reload is abandoned, one already running finishes. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
 
-  private async sample(): Promise<Map<string, GatewayStatus>> {
-    const read = this.deps.readSocket ?? ((p: string) => readDpingerSocket(p));
-    const out = new Map<string, GatewayStatus>();
-    await Promise.all(
-      this.config.gateways
-        .filter((g) => g.socket)
-        .map(async (g) => {
-          try {
-            out.set(g.name, classifySample(await read(g.socket!), g.thresholds, this.config.product));
-            if (this.unreadable.delete(g.name)) this.deps.log('info', `watch: dpinger socket for ${g.name} answers again`, { gateway: g.name });
-          } catch (e) {
-            // A monitor that does not answer says nothing about the gateway: keep the last status.
-            if (!this.unreadable.has(g.name)) this.deps.log('warn', `watch: ${(e as Error).message}; keeping the last status of ${g.name}`, { gateway: g.name });
-            this.unreadable.add(g.name);
-          }
-        }),
-    );
-    return out;
+  private async sample(): Promise<{ statuses: Map<string, GatewayStatus>; config: PolicyConfig }> {
+    const observations = await observeGateways({ ...this.config, status: { ...this.config.status, noDataWaitSeconds: 0 } }, this.deps);
+    const statuses = new Map<string, GatewayStatus>();
+    for (const [name, o] of observations) {
+      if (o.status) {
+        statuses.set(name, o.status);
+        if (this.unreadable.delete(name)) this.deps.log('info', `watch: status of ${name} is readable again`, { gateway: name });
+        continue;
+      }
+      const gw = this.config.gateways.find((g) => g.name === name);
+      if (gw?.unmonitored || gw?.disabled || gw?.forceDown) continue;
+      // No data says nothing about the gateway: keep the last status, say so once.
+      if (!this.unreadable.has(name)) this.deps.log('warn', `watch: ${o.noData ?? 'no status'}; keeping the last status of ${name}`, { gateway: name });
+      this.unreadable.add(name);
+    }
+    return { statuses, config: applyDiscovered(this.config, observations, this.state) };
   }
 
-  /** One poll: every changed gateway is one event; an expired hold-down is a re-check. */
+  private async carp(config: PolicyConfig): Promise<CarpRole | undefined> {
+    if (config.carp?.role) return { master: config.carp.role === 'master', detail: `this node is CARP ${config.carp.role.toUpperCase()} (config carp.role)` };
+    return config.carp ? probeCarpRole(this.deps.carpProbe ?? ifconfigProbe, config.carp) : undefined;
+  }
+
+  /** One poll: the changed gateways are one event; an expired hold-down or a CARP promotion is a re-check. */
   async tick(): Promise<void> {
     const now = this.deps.now ?? Date.now;
-    const samples = await this.sample();
-    const observed = Object.fromEntries(samples);
-    const carp = this.config.carp ? await probeCarpRole(this.deps.carpProbe ?? ifconfigProbe, this.config.carp) : undefined;
-    const batches: Decision[][] = [];
-    for (const [name, status] of samples) {
-      const mem = this.state.gateways[name];
-      if (mem && sameStatus(mem.status, status)) continue;
-      const r = decide({ config: this.config, event: { gateway: name, status }, observed, previous: this.state, now: now(), carp });
-      this.state = r.state;
-      this.retryAt = r.retryAt;
-      batches.push(r.decisions);
+    const { statuses, config } = await this.sample();
+    const observed = Object.fromEntries(statuses);
+    const carp = await this.carp(config);
+    const promoted = carp?.master === true && this.wasMaster === false;
+    this.wasMaster = carp?.master;
+    const events = [...statuses].filter(([name, s]) => !this.state.gateways[name] || !sameStatus(this.state.gateways[name].status, s)).map(([gateway, status]) => ({ gateway, status }));
+    const due = this.retryAt !== undefined && now() >= this.retryAt;
+    if (!events.length && !due && !promoted) return;
+    if (promoted) this.deps.log('info', `watch: ${carp!.detail}; re-checking what a backup skipped`);
+    const r = decide({ config, events, observed, previous: this.state, now: now(), carp });
+    this.state = r.state;
+    this.retryAt = r.retryAt;
+    if (!r.decisions.length) return;
+    const s = this.config.ordering;
+    const sig = s.filterLock ? { kind: 'filterLock' as const, file: s.filterLock } : s.reloadStatus ? { kind: 'reloadStatus' as const, file: s.reloadStatus } : s.reloadMarker ? { kind: 'marker' as const, file: s.reloadMarker } : undefined;
+    const outcomes = await runDecisions(r.decisions, {
+      killer: this.deps.killer,
+      log: this.deps.log,
+      sleep: this.deps.sleep,
+      signal: this.abort.signal,
+      secondPassMs: s.secondPassSeconds * 1000,
+      waitForReload: sig ? reloadWaiter(sig, { ms: now(), precisionMs: 0 }, s.reloadTimeoutSeconds * 1000, { now, sleep: this.deps.sleep, probeLock: this.deps.probeLock }) : undefined,
+    });
+    // A kill that did not complete stays pending and is retried at the next poll.
+    for (const x of outcomes) {
+      const mem = this.state.gateways[x.decision.gateway];
+      if (!killIncomplete(x) || !mem) continue;
+      if (x.decision.kind === 'failover') delete mem.killedAt;
+      mem.pending = x.decision.kind === 'failback' ? 'failback' : 'failover';
+      this.retryAt = now() + this.config.watchIntervalMs;
     }
-    if (this.retryAt !== undefined && now() >= this.retryAt) {
-      const r = decide({ config: this.config, observed, previous: this.state, now: now(), carp });
-      this.state = r.state;
-      this.retryAt = r.retryAt;
-      batches.push(r.decisions);
-    }
-    for (const decisions of batches) {
-      if (!decisions.length) continue;
-      const marker = this.config.ordering.reloadMarker;
-      const outcomes = await runDecisions(decisions, {
-        killer: this.deps.killer,
-        log: this.deps.log,
-        sleep: this.deps.sleep,
-        secondPassMs: this.config.ordering.secondPassSeconds * 1000,
-        waitForReload: marker ? waitForMarker(marker, now(), this.config.ordering.reloadTimeoutSeconds * 1000, { now, sleep: this.deps.sleep }) : undefined,
-      });
-      this.deps.onDecisions?.(decisions, outcomes);
-    }
+    this.deps.onDecisions?.(r.decisions, outcomes);
   }
 }
