@@ -6,6 +6,8 @@
  *   E_ABI_MISMATCH   the kernel answered with sizes/versions statekill does not know: nothing is killed
  *   E_UNSAFE_FILTER  a request would match every state (pf all-zero filter, ctnetlink delete with no tuple)
  *   E_NO_PF          no known pf interface answered
+ *   E_SHORT_READ     a state read came back implausibly short of the kernel's own state counter:
+ *                    refused (nothing killed) rather than reported as "0 selected"
  */
 export class StatekillError extends Error {
   readonly errno: number;

@@ -25,6 +25,8 @@ export interface CompiledSelection {
   srcPort?: number;
   dstPort?: number;
   rules?: number[];
+  /** pf: main-ruleset rules the selection's labels resolved to (engine/labels.ts); [] = none. */
+  labelRules?: number[];
   mark?: { value: number; mask: number };
   zone?: number;
   replyDst?: CompiledCidr;
@@ -59,7 +61,7 @@ function ifnames(list: string[] | undefined, what: string): string[] | undefined
 /** True when the selection has no criterion at all: it would select every state. */
 export function isEmptySelection(s: Selection): boolean {
   const keys: (keyof Selection)[] = ['gateways', 'natAddrs', 'interfaces', 'rtInterfaces', 'af', 'proto', 'src', 'dst',
-    'srcPort', 'dstPort', 'rules', 'mark', 'zone', 'replyDst'];
+    'srcPort', 'dstPort', 'rules', 'labels', 'mark', 'zone', 'replyDst'];
   return keys.every((k) => s[k] === undefined || (Array.isArray(s[k]) && (s[k] as unknown[]).length === 0));
 }
 

@@ -11,7 +11,9 @@ import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
 import { buildPlan } from './plan.js';
 import { closeSelectPool, warmSelectPool } from './select.js';
-import { readHintFor } from './read-hint.js';
+import { hintFilters, partnersInRead, readHintFor } from './read-hint.js';
+import { readVerified } from './preflight.js';
+import { resolveLabels } from './labels.js';
 import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, ReadHint, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
@@ -54,21 +56,42 @@ export class StateTable extends EventEmitter {
     return this.last;
   }
 
-  /** A fresh snapshot of every state (that `hint` allows a kernel-side filter to leave out). */
+  /**
+   * A fresh snapshot of every state (that `hint` allows a kernel-side filter to leave out). An
+   * unfiltered read goes through the preflight (preflight.ts): a read implausibly short of the
+   * kernel's own state counter is refused with E_SHORT_READ.
+   */
   async snapshot(hint?: ReadHint): Promise<Snapshot> {
     const t = performance.now();
-    this.last = await this.backend.read(hint);
+    this.last = await readVerified(this.backend, () => this.backend.read(hint), hintFilters(hint));
     this.emit('phase', { phase: 'read', ms: performance.now() - t });
     return this.last;
+  }
+
+  /** Labels of the main ruleset's filter rules (pf), by rule number. */
+  ruleLabels(): Map<number, string[]> {
+    if (!this.backend.ruleLabels) throw badInput('rule labels: this backend has none (pf only)');
+    return this.backend.ruleLabels();
   }
 
   /** Reads a fresh snapshot and plans against it. Nothing is killed. */
   async plan(selections: Selection[], opts: PlanOptions = {}): Promise<Plan> {
     if (!Array.isArray(selections) || selections.length === 0) throw badInput('plan: at least one selection is needed');
+    const labelRules = resolveLabels(selections, this.backend.ruleLabels?.bind(this.backend));
     const t = performance.now();
-    const snap = await this.snapshot(readHintFor(selections));
-    const phasesMs: Record<string, number> = { read: performance.now() - t };
-    const plan = await buildPlan(snap, selections, opts, phasesMs);
+    const hint = readHintFor(selections);
+    let snap = await this.snapshot(hint);
+    let phasesMs: Record<string, number> = { read: performance.now() - t };
+    let plan = await buildPlan(snap, selections, opts, phasesMs, labelRules);
+    // A kernel-filtered read stands only where it provably holds every partner (read-hint.ts);
+    // otherwise (a NAT/WAN address, a kernel filtering differently) the plan is redone on a full,
+    // preflighted read.
+    if (hintFilters(hint) && !partnersInRead(snap, plan.indices.subarray(0, plan.counts.selected), hint, opts)) {
+      const t2 = performance.now();
+      snap = await this.snapshot();
+      phasesMs = { read: phasesMs.read + performance.now() - t2 };
+      plan = await buildPlan(snap, selections, opts, phasesMs, labelRules);
+    }
     plansSnapshots.set(plan, snap);
     for (const phase of ['select', 'pair', 'plan']) this.emit('phase', { phase, ms: phasesMs[phase] });
     return plan;

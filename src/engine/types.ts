@@ -52,6 +52,11 @@ export interface Selection {
   dstPort?: number;
   /** pf: rule number that created the state. */
   rules?: number[];
+  /**
+   * pf: created by a rule of the main ruleset carrying any of these labels (pfctl -k label: any of
+   * the rule's up to 5 labels, exact string). States created inside anchors never match.
+   */
+  labels?: string[];
   /** ct: (mark & mask) == value. */
   mark?: { value: number; mask: number };
   /** ct: conntrack zone. */
@@ -163,4 +168,8 @@ export interface Backend {
   /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
   flush(): number;
   close(): void;
+  /** The kernel's own state counter (pf: pf_status.states), for the read preflight. */
+  status?(): { states: number; hostid: number; source: string };
+  /** pf: labels of the main ruleset's filter rules, by rule number (up to 5 each). */
+  ruleLabels?(): Map<number, string[]>;
 }

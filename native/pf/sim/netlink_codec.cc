@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "pf/netlink/pf_nl_defs.h"
+#include "pf/record_codec.h"
 
 namespace pf::sim {
 
@@ -49,16 +51,25 @@ static void AddPeer(Writer& w, uint16_t t, const pfsync_state_peer& p) {
 
 void EncodeStateMsg(Writer& w, const pf_state_export& s, uint16_t family, uint16_t flags, uint32_t seq, uint32_t pid,
                     int major) {
+  const uint8_t* rec = reinterpret_cast<const uint8_t*>(&s);
   size_t m = w.BeginMsg(family, flags, seq, pid);
   w.Genl(kCmdGetStates, 0);
   w.U64(kStVersion, kStateVersion14);
-  AddKey(w, kStKeyWire, s.key[kSkWire], s.af, s.proto, major);
-  AddKey(w, kStKeyStack, s.key[kSkStack], s.af, s.proto, major);
+  // Each key with its own family (an af-to state's stack key is of the other one, pf_nl.c
+  // dump_state_key); a 14 kernel has one family per state.
+  for (int k : {kSkWire, kSkStack}) {
+    uint8_t af = major >= 15 ? KeyAf(rec, kExportOffsets, k) : s.af;
+    AddKey(w, k == kSkWire ? kStKeyWire : kStKeyStack, s.key[k], af, major >= 15 ? KeyProto(rec, kExportOffsets, k) : s.proto,
+           major);
+  }
   w.U8(kStProto, s.proto);
   w.U8(kStAf, s.af);
   w.Str(kStIfName, s.ifname, kIfNameSize);
   w.Str(kStOrigIfName, s.orig_ifname, kIfNameSize);
-  AddAddr(w, kStRtAddr, s.rt_addr, s.af);
+  // 15 dumps the next hop with its own family (s->act.rt_af), 14 with the state's.
+  uint8_t rtAf = major >= 15 ? RtAf(rec, kExportOffsets) : s.af;
+  bool routed = s.rt != 0 || std::any_of(s.rt_addr.a8, s.rt_addr.a8 + 16, [](uint8_t b) { return b != 0; });
+  if (major < 15 || routed) AddAddr(w, kStRtAddr, s.rt_addr, rtAf);
   w.U32(kStCreation, ntohl(s.creation));
   w.U32(kStExpire, ntohl(s.expire));
   w.U8(kStDirection, s.direction);
@@ -84,7 +95,7 @@ void EncodeStateMsg(Writer& w, const pf_state_export& s, uint16_t family, uint16
   if (s.rt_ifname[0]) w.Str(kStRtIfName, s.rt_ifname, kIfNameSize);
   if (major >= 15) {
     w.U8(kStSrcNodeFlags, 0);
-    w.U8(kStRtAf, s.rt ? s.af : 0);
+    w.U8(kStRtAf, routed ? rtAf : 0);
   }
   AddPeer(w, kStPeerSrc, s.src);
   AddPeer(w, kStPeerDst, s.dst);
@@ -183,7 +194,7 @@ int ParseKillMsg(const Msg& m, KillFilter* f) {
   return 0;
 }
 
-int ParseStateQuery(const Msg& m, StateFilter* f) {
+int ParseStateQuery(const Msg& m, StateFilter* f, bool afIntoProto) {
   if (m.payloadLen < kGenlHdrLen) return EINVAL;
   *f = StateFilter{};
   bool haveAddr = false, haveMask = false;
@@ -196,7 +207,15 @@ int ParseStateQuery(const Msg& m, StateFilter* f) {
         case kStId: ok = U32(a, &f->id); break;
         case kStCreatorId: ok = U32(a, &f->creatorid); break;
         case kStIfName: ok = Chara(a, f->q.ifname, kIfNameSize); break;
-        case kStAf: ok = U8(a, &f->q.af); break;
+        case kStAf:
+          if (afIntoProto) {  // nlattr_get_uint8 into the first (low, amd64) byte of `proto`
+            uint8_t af = 0;
+            ok = U8(a, &af);
+            f->q.proto = uint16_t((f->q.proto & 0xff00) | af);
+          } else {
+            ok = U8(a, &f->q.af);
+          }
+          break;
         case kStProto: ok = U16(a, &f->q.proto); break;
         case kStFilterAddr: ok = In6(a, &f->q.addr); haveAddr = true; break;
         case kStFilterMask: ok = In6(a, &f->q.mask); haveMask = true; break;
@@ -208,6 +227,36 @@ int ParseStateQuery(const Msg& m, StateFilter* f) {
     return EINVAL;
   }
   f->q.hasAddr = haveAddr || haveMask;
+  return 0;
+}
+
+int ParseRuleQuery(const Msg& m, RuleQuery* q) {
+  if (m.payloadLen < kGenlHdrLen) return EINVAL;
+  *q = RuleQuery{};
+  try {
+    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "getrule");
+    Attr a;
+    while (r.Next(&a)) {
+      bool ok = true;
+      uint8_t clear = 0;
+      switch (a.type) {
+        case kGrAnchor: {
+          char anchor[kMaxPathLen];
+          ok = Chara(a, anchor, sizeof anchor);
+          if (ok) q->anchor = anchor;
+          break;
+        }
+        case kGrAction: ok = U8(a, &q->action); break;
+        case kGrNr: ok = U32(a, &q->nr); break;
+        case kGrTicket: ok = U32(a, &q->ticket); break;
+        case kGrClear: ok = U8(a, &clear); break;
+        default: break;
+      }
+      if (!ok) return EINVAL;
+    }
+  } catch (const NlError&) {
+    return EINVAL;
+  }
   return 0;
 }
 
