@@ -1,6 +1,6 @@
 /**
  * How big a buffer one pf state read gets. `ps_len` in struct pfioc_states(_v2) is a C int, so one
- * read returns at most INT_MAX bytes: 5,592,405 export records (384 bytes) or 8,873,908 pfsync
+ * read returns at most INT_MAX bytes: 5,592,405 export records (384 bytes) or 8,873,899 pfsync
  * records (242). Whole records only, so the cap is the largest multiple of the record size.
  */
 export const MAX_READ_BYTES = 0x7fffffff;

@@ -46,7 +46,7 @@ export function looksShort(c: ReadCounts): boolean {
 }
 
 export function shortReadError(c: ReadCounts, source: string, target: string): StatekillError {
-  return new StatekillError(`${target}: the read returned ${c.read} states, but the kernel counts ${c.before} before and ` +
+  return new StatekillError(`E_SHORT_READ: ${target}: the read returned ${c.read} states, but the kernel counts ${c.before} before and ` +
     `${c.after} after it (${source}); a read this short of the kernel's own count is not trusted (at least ` +
     `${Math.max(0, minimumPlausibleRead(c.before, c.after))} expected, allowing for churn): nothing was killed. ` +
     'Run `statekill doctor` on this box', 5, 'E_SHORT_READ');

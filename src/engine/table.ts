@@ -158,18 +158,32 @@ async function openBackend(opts: OpenOptions): Promise<StateTable> {
   return new StateTable(pickPfTransport(transport, () => PfBackend.open(device), () => PfNetlinkBackend.open(device)));
 }
 
+/**
+ * 'auto': the struct read where the kernel has it (measured about 4x faster than the netlink
+ * stream), except on a 15-era kernel: there states can carry facts pf_state_export has no room
+ * for (an af-to state's per-key families, a next hop of the other family: PF_STK_AF, PF_ST_RT_AF),
+ * which only the netlink dump sends, so its family wins even where COMPAT_FREEBSD14 keeps the
+ * struct reads. "15-era" = the family lists GET_STATUS (PFNL_CMD_GET_STATUS = 11), which every
+ * kernel with those attributes has (sys/netpfil/pf/pf_nl.h).
+ */
+export const PFNL_CMD_GET_STATUS = 11;
+
 function pickPfTransport(transport: 'auto' | 'ioctl' | 'netlink', ioctl: () => PfBackend,
   netlink: () => PfNetlinkBackend): Backend {
   if (transport === 'ioctl') return ioctl();
   if (transport === 'netlink') return netlink();
   const viaIoctl = ioctl();
-  if (viaIoctl.describe().paths.read !== 'none') return viaIoctl;
-  // No struct read (15 without COMPAT_FREEBSD14): the netlink family, if the kernel has it.
+  let viaNetlink: PfNetlinkBackend | undefined;
   try {
-    const viaNetlink = netlink();
+    viaNetlink = netlink();
+  } catch {
+    // no pfctl family (12.x, 13.x, not FreeBSD): the ioctls, whose read() says so if none answers
+  }
+  const era15 = (viaNetlink?.describe().netlink as { ops?: number[] } | undefined)?.ops?.includes(PFNL_CMD_GET_STATUS);
+  if (viaNetlink && (era15 || viaIoctl.describe().paths.read === 'none')) {
     viaIoctl.close();
     return viaNetlink;
-  } catch {
-    return viaIoctl; // its read() then says plainly that no state read answers
   }
+  viaNetlink?.close();
+  return viaIoctl;
 }
