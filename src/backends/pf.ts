@@ -41,11 +41,14 @@ export class PfBackend implements Backend {
     return {
       backend: this.sim ? 'sim' : 'pf',
       target: this.sim ? this.sim.describe().name : d.target,
-      paths: { read: d.read, killById: d.killById, killByFilter: d.kill, flush: d.kill === 'DIOCKILLSTATESNV' ? 'DIOCCLRSTATESNV' : d.kill === 'DIOCKILLSTATES' ? 'DIOCCLRSTATES' : 'none' },
+      paths: {
+        read: d.read, killById: d.killById, killByFilter: d.kill,
+        flush: d.kill === 'DIOCKILLSTATESNV' ? 'DIOCCLRSTATESNV' : d.kill === 'DIOCKILLSTATES' ? 'DIOCCLRSTATES' : 'none',
+        status: d.status,
+      },
       recordSize: d.recordSize,
       stateVersion: d.stateVersion,
       hasRouteInfo: d.hasRouteInfo,
-      status: d.status,
     };
   }
 

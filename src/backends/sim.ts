@@ -13,8 +13,11 @@ import type { SimKernelHandle, SimKernelOptions } from '../native/types-sim.js';
 export const SIM_QUIRKS = ['af-into-proto', 'dump-drops'] as const;
 export type SimQuirk = (typeof SIM_QUIRKS)[number];
 
-/** `--sim-version` values: 14.0 is 14.0-RELEASE (family lists 1-4, no GETSTATES filters, no psk_nat). */
-export const SIM_VERSIONS = ['12', '13', '14.0', '14', '15'] as const;
+/**
+ * `--sim-version` values: 14.0 is 14.0-RELEASE (family lists 1-4, no GETSTATES filters, no psk_nat);
+ * 15-compat14 is a 15 kernel built with COMPAT_FREEBSD14 (DIOCGETSTATES/V2 still answer).
+ */
+export const SIM_VERSIONS = ['12', '13', '14.0', '14', '15', '15-compat14'] as const;
 
 export interface SimSource extends SimKernelOptions {
   /** A JSON Lines table or a raw record dump of either ABI. */
@@ -29,14 +32,15 @@ export interface SimSource extends SimKernelOptions {
 }
 
 /** A `--sim-version` string and `--sim-quirk` names as kernel options; bad values are E_BAD_INPUT. */
-export function simPersonality(version: string, quirks: string[] = []): Pick<SimSource, 'version' | 'minor' | 'quirkNames'> {
+export function simPersonality(version: string, quirks: string[] = []): Pick<SimSource, 'version' | 'minor' | 'compat14' | 'quirkNames'> {
   if (!(SIM_VERSIONS as readonly string[]).includes(version))
     throw badInput(`--sim-version: expected one of ${SIM_VERSIONS.join(', ')}, got '${version}'`);
   for (const q of quirks)
     if (!(SIM_QUIRKS as readonly string[]).includes(q)) throw badInput(`--sim-quirk: expected one of ${SIM_QUIRKS.join(', ')}, got '${q}'`);
   return {
-    version: (version === '14.0' ? 14 : Number(version)) as 12 | 13 | 14 | 15,
+    version: Number.parseInt(version, 10) as 12 | 13 | 14 | 15,
     ...(version === '14.0' ? { minor: 0 as const } : {}),
+    ...(version === '15-compat14' ? { compat14: true } : {}),
     quirkNames: quirks as SimQuirk[],
   };
 }

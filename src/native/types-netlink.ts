@@ -12,6 +12,11 @@ export interface PfNetlinkReadFilter {
   addr?: Uint8Array;
   /** 16 bytes; defaults to all-ones when only addr is given. */
   mask?: Uint8Array;
+  /**
+   * Diagnostics only (doctor): send `af` without the PF_ST_PROTO statekill always puts after it,
+   * to detect a kernel that parses PF_ST_AF into the proto filter. Never for a kill's read.
+   */
+  afAlone?: boolean;
 }
 
 export interface PfNetlinkDescription {

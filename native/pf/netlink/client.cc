@@ -1,5 +1,7 @@
 #include "pf/netlink/client.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -265,7 +267,7 @@ NlStatus Client::Status() {
   bool haveStates = false;
   Transact(kCmdGetStatus, w, seq, [&](const Attr& a) {
     if (a.type == kGsStates) st.states = U32Of(a, "PF_GS_STATES"), haveStates = true;
-    if (a.type == kGsHostId) st.hostid = U32Of(a, "PF_GS_HOSTID");  // ntohl(hostid): host order
+    if (a.type == kGsHostId) st.hostid = htonl(U32Of(a, "PF_GS_HOSTID"));  // sent as ntohl(hostid): undo it
   });
   if (!haveStates) throw NlError(EBADMSG, "EBADMSG", "netlink GET_STATUS: reply without PF_GS_STATES");
   return st;

@@ -27,7 +27,7 @@ struct KillTally {
 
 struct NlStatus {
   uint32_t states = 0;  // PF_GS_STATES: V_pf_status.states
-  uint32_t hostid = 0;  // PF_GS_HOSTID, host order
+  uint32_t hostid = 0;  // the raw in-kernel hostid (a record's creatorid for local states)
 };
 
 // Bound on the rules one GETRULES may announce before statekill asks for each (pfSense rulesets

@@ -58,6 +58,7 @@ pf::nl::StateQuery QueryFromJs(const Napi::Value& v) {
     AddrFromJs(o.Get("mask"), "read filter mask", &q.mask);
     q.hasAddr = true;
   }
+  q.afAlone = o.Get("afAlone").ToBoolean() && q.af != 0 && q.proto == 0;
   return q;
 }
 

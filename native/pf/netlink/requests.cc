@@ -23,7 +23,7 @@ void AddGetStates(Writer& w, uint16_t family, uint32_t seq, const StateQuery& q)
   // simply not applied, which only reads more. (statekill's read hints never set af: read-hint.ts.)
   if (q.af) {
     w.U8(kStAf, q.af);
-    w.U16(kStProto, q.proto);  // u16 in the request, u8 in replies
+    if (!q.afAlone) w.U16(kStProto, q.proto);  // u16 in the request, u8 in replies
   } else if (q.proto) {
     w.U16(kStProto, q.proto);
   }

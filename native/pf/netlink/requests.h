@@ -17,6 +17,9 @@ struct StateQuery {
   uint16_t proto = 0;
   bool hasAddr = false;
   pf_addr addr{}, mask{};
+  // Diagnostics only (doctor): send PF_ST_AF without the PF_ST_PROTO that always follows it, to see
+  // whether this kernel has the af-into-proto defect. Never used to read states for a kill.
+  bool afAlone = false;
 };
 
 void AddGetFamily(Writer& w, uint32_t seq, const char* name);
