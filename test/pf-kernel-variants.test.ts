@@ -13,6 +13,7 @@ import { openTable, plannedStates } from '../src/index.js';
 import { closeSelectPool } from '../src/engine/select.js';
 import { maxReadBytes, readCapacity } from '../src/backends/pf-read-size.js';
 import { records, setNextHop, setStackKey, idHex, R } from './pf-records.js';
+import { decodeState } from '../src/table/records.js';
 import type { Selection } from '../src/engine/types.js';
 
 afterAll(closeSelectPool);
@@ -81,6 +82,7 @@ describe('finding 2: FreeBSD 15 sends the next hop with its own family (PF_ST_RT
     expect(Buffer.from(rec.subarray(184, 200)).toString('hex')).toBe('fe80' + '00'.repeat(13) + '01');
     expect(rec[376] & 0x02).toBe(2); // next hop family known...
     expect(rec[377]).toBe(28); // ...inet6
+    expect(decodeState(s.bytes, i, s.layout)).toMatchObject({ af: 'inet', rt_addr: 'fe80::1' }); // list/save show it too
   });
 
   it('--gateway matches the next hop in its family: fe80::1%igb0 selects the IPv4 state (and its partner)', async () => {
@@ -133,6 +135,7 @@ describe('finding 3: af-to states carry a family per key; pairing never crosses 
     const i = [0, 1, 2].find((j) => idHex(s.bytes, j) === '00000000000000b1')!;
     const o = i * R;
     expect([s.bytes[o + 376] & 1, s.bytes[o + 378], s.bytes[o + 379], s.bytes[o + 380], s.bytes[o + 381]]).toEqual([1, 28, 6, 2, 6]);
+    expect(decodeState(s.bytes, i, s.layout).key[1].addr).toEqual(['198.51.100.2', '8.8.8.8']);
   });
 
   it('the partner is found by the stack key in its own family (IPv4), never the IPv6 state with the same bytes', async () => {
