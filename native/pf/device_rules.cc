@@ -37,13 +37,20 @@ uint32_t Device::PfiocRuleSize() {
   // Zeroed: anchor "" (the main ruleset), rule.action PF_PASS (its filter rules). A wrong size is a
   // command the kernel does not have, so nothing is read or written until the right one.
   std::vector<uint8_t> buf(kIocParmMax + 1, 0);
+  int refused = 0;  // pfioctl answers EPERM (securelevel > 2) / EACCES for commands off its allow-lists
   for (uint32_t len = kPfiocRuleRule + kPfRuleLabel + kRuleLabelSize; len <= kIocParmMax; len++) {
     int e = t_->Ioctl(DIOCGETRULES_OF(len), buf.data());
     if (Unknown(e)) continue;
+    if (e == EPERM || e == EACCES) {
+      refused = e;
+      continue;
+    }
     if (e != 0) throw DeviceError(e, "", name_ + ": DIOCGETRULES failed: " + std::strerror(e));
     pfiocRuleSize_ = len;
     break;
   }
+  if (pfiocRuleSize_ == 0 && refused)
+    throw DeviceError(refused, "", name_ + ": DIOCGETRULES refused: " + std::strerror(refused) + " (securelevel > 2?)");
   return uint32_t(pfiocRuleSize_);
 }
 
