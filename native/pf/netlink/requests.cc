@@ -75,19 +75,20 @@ void AddKillById(Writer& w, uint16_t family, uint32_t seq, uint64_t id, uint32_t
   w.EndMsg(m);
 }
 
-void AddGetRules(Writer& w, uint16_t family, uint32_t seq) {
+// A GETRULES/GETRULE request for the main ruleset's filter rules (anchor "", action PF_PASS);
+// returns the message start for EndMsg.
+static size_t BeginRuleRequest(Writer& w, uint16_t family, uint8_t cmd, uint32_t seq) {
   size_t m = w.BeginMsg(family, kFRequest | kFAck, seq);
-  w.Genl(kCmdGetRules, kFamilyVersion);
-  w.Str(kGrAnchor, "", 2);     // the main ruleset
-  w.U8(kGrAction, kPfPass);    // its filter rules
-  w.EndMsg(m);
-}
-
-void AddGetRule(Writer& w, uint16_t family, uint32_t seq, uint32_t ticket, uint32_t nr) {
-  size_t m = w.BeginMsg(family, kFRequest | kFAck, seq);
-  w.Genl(kCmdGetRule, kFamilyVersion);
+  w.Genl(cmd, kFamilyVersion);
   w.Str(kGrAnchor, "", 2);
   w.U8(kGrAction, kPfPass);
+  return m;
+}
+
+void AddGetRules(Writer& w, uint16_t family, uint32_t seq) { w.EndMsg(BeginRuleRequest(w, family, kCmdGetRules, seq)); }
+
+void AddGetRule(Writer& w, uint16_t family, uint32_t seq, uint32_t ticket, uint32_t nr) {
+  size_t m = BeginRuleRequest(w, family, kCmdGetRule, seq);
   w.U32(kGrNr, nr);
   w.U32(kGrTicket, ticket);
   w.EndMsg(m);

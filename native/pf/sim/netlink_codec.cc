@@ -162,102 +162,85 @@ bool ParseRuleAddr(const Attr& outer, pf_rule_addr* ra) {
 
 }  // namespace
 
-int ParseKillMsg(const Msg& m, KillFilter* f) {
+// The kernel's request parsing (nl_parse_nlmsg): each attribute in message order through `each`,
+// EINVAL for one it refuses or one running past the message.
+template <typename F>
+int ParseRequestAttrs(const Msg& m, const char* what, F each) {
   if (m.payloadLen < kGenlHdrLen) return EINVAL;
-  *f = KillFilter{};
   try {
-    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "kill");
+    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, what);
     Attr a;
-    while (r.Next(&a)) {
-      bool ok = true;
-      uint8_t u8 = 0;
-      switch (a.type) {
-        case kCsCmpId: ok = U64(a, &f->id); break;
-        case kCsCmpCreatorId: ok = U32(a, &f->creatorid); break;
-        case kCsCmpDir: ok = U8(a, &f->direction); break;
-        case kCsAf: ok = U8(a, &f->af); break;
-        case kCsProto: ok = U8(a, &u8); f->proto = u8; break;
-        case kCsSrc: ok = ParseRuleAddr(a, &f->src); break;
-        case kCsDst: ok = ParseRuleAddr(a, &f->dst); break;
-        case kCsRtAddr: ok = ParseRuleAddr(a, &f->rt_addr); break;
-        case kCsIfName: ok = Chara(a, f->ifname, sizeof f->ifname); break;
-        case kCsLabel: ok = Chara(a, f->label, sizeof f->label); break;
-        case kCsKillMatch: ok = Bool(a, &f->kill_match); break;
-        case kCsNat: ok = Bool(a, &f->nat); break;
-        default: break;
-      }
-      if (!ok) return EINVAL;
-    }
+    while (r.Next(&a))
+      if (!each(a)) return EINVAL;
   } catch (const NlError&) {
     return EINVAL;  // an attribute running past the message
   }
   return 0;
 }
 
+int ParseKillMsg(const Msg& m, KillFilter* f) {
+  *f = KillFilter{};
+  return ParseRequestAttrs(m, "kill", [&](const Attr& a) {
+    uint8_t u8 = 0;
+    switch (a.type) {
+      case kCsCmpId: return U64(a, &f->id);
+      case kCsCmpCreatorId: return U32(a, &f->creatorid);
+      case kCsCmpDir: return U8(a, &f->direction);
+      case kCsAf: return U8(a, &f->af);
+      case kCsProto: return U8(a, &u8) && (f->proto = u8, true);
+      case kCsSrc: return ParseRuleAddr(a, &f->src);
+      case kCsDst: return ParseRuleAddr(a, &f->dst);
+      case kCsRtAddr: return ParseRuleAddr(a, &f->rt_addr);
+      case kCsIfName: return Chara(a, f->ifname, sizeof f->ifname);
+      case kCsLabel: return Chara(a, f->label, sizeof f->label);
+      case kCsKillMatch: return Bool(a, &f->kill_match);
+      case kCsNat: return Bool(a, &f->nat);
+      default: return true;
+    }
+  });
+}
+
 int ParseStateQuery(const Msg& m, StateFilter* f, bool afIntoProto) {
-  if (m.payloadLen < kGenlHdrLen) return EINVAL;
   *f = StateFilter{};
   bool haveAddr = false, haveMask = false;
-  try {
-    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "getstates");
-    Attr a;
-    while (r.Next(&a)) {
-      bool ok = true;
-      switch (a.type) {
-        case kStId: ok = U32(a, &f->id); break;
-        case kStCreatorId: ok = U32(a, &f->creatorid); break;
-        case kStIfName: ok = Chara(a, f->q.ifname, kIfNameSize); break;
-        case kStAf:
-          if (afIntoProto) {  // nlattr_get_uint8 into the first (low, amd64) byte of `proto`
-            uint8_t af = 0;
-            ok = U8(a, &af);
-            f->q.proto = uint16_t((f->q.proto & 0xff00) | af);
-          } else {
-            ok = U8(a, &f->q.af);
-          }
-          break;
-        case kStProto: ok = U16(a, &f->q.proto); break;
-        case kStFilterAddr: ok = In6(a, &f->q.addr); haveAddr = true; break;
-        case kStFilterMask: ok = In6(a, &f->q.mask); haveMask = true; break;
-        default: break;
+  int e = ParseRequestAttrs(m, "getstates", [&](const Attr& a) {
+    switch (a.type) {
+      case kStId: return U32(a, &f->id);
+      case kStCreatorId: return U32(a, &f->creatorid);
+      case kStIfName: return Chara(a, f->q.ifname, kIfNameSize);
+      case kStAf: {
+        if (!afIntoProto) return U8(a, &f->q.af);
+        uint8_t af = 0;  // nlattr_get_uint8 into the first (low, amd64) byte of `proto`
+        if (!U8(a, &af)) return false;
+        f->q.proto = uint16_t((f->q.proto & 0xff00) | af);
+        return true;
       }
-      if (!ok) return EINVAL;
+      case kStProto: return U16(a, &f->q.proto);
+      case kStFilterAddr: return haveAddr = true, In6(a, &f->q.addr);
+      case kStFilterMask: return haveMask = true, In6(a, &f->q.mask);
+      default: return true;
     }
-  } catch (const NlError&) {
-    return EINVAL;
-  }
+  });
   f->q.hasAddr = haveAddr || haveMask;
-  return 0;
+  return e;
 }
 
 int ParseRuleQuery(const Msg& m, RuleQuery* q) {
-  if (m.payloadLen < kGenlHdrLen) return EINVAL;
   *q = RuleQuery{};
-  try {
-    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "getrule");
-    Attr a;
-    while (r.Next(&a)) {
-      bool ok = true;
-      uint8_t clear = 0;
-      switch (a.type) {
-        case kGrAnchor: {
-          char anchor[kMaxPathLen];
-          ok = Chara(a, anchor, sizeof anchor);
-          if (ok) q->anchor = anchor;
-          break;
-        }
-        case kGrAction: ok = U8(a, &q->action); break;
-        case kGrNr: ok = U32(a, &q->nr); break;
-        case kGrTicket: ok = U32(a, &q->ticket); break;
-        case kGrClear: ok = U8(a, &clear); break;
-        default: break;
+  return ParseRequestAttrs(m, "getrule", [&](const Attr& a) {
+    uint8_t clear = 0;
+    switch (a.type) {
+      case kGrAnchor: {
+        char anchor[kMaxPathLen];
+        return Chara(a, anchor, sizeof anchor) && (q->anchor = anchor, true);
       }
-      if (!ok) return EINVAL;
+      case kGrAction: return U8(a, &q->action);
+      case kGrNr: return U32(a, &q->nr);
+      case kGrTicket: return U32(a, &q->ticket);
+      case kGrClear: return U8(a, &clear);
+      default: return true;
     }
-  } catch (const NlError&) {
-    return EINVAL;
-  }
-  return 0;
+  });
 }
 
 }  // namespace pf::sim
