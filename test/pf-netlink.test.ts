@@ -291,7 +291,7 @@ describe('family resolution per personality', () => {
     const d = new native.PfNetlink(sim(14)).describe();
     expect(d.ops).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(d.familyId).toBeGreaterThan(16);
-    expect(d.paths).toEqual({ read: 'GETSTATES', killById: 'KILLSTATES', killByFilter: 'KILLSTATES', flush: 'CLRSTATES', status: 'none' });
+    expect(d.paths).toEqual({ read: 'GETSTATES', killById: 'KILLSTATES', killByFilter: 'KILLSTATES', flush: 'CLRSTATES', status: 'none', rules: 'GETRULES+GETRULE' });
   });
 
   it('15 adds GET_STATUS and the rest of the 15-era commands', () => {

@@ -43,12 +43,12 @@ function filterKill(be: PfBackend, f: PfKillFilterArg): number {
 describe('probing: the paths each FreeBSD personality offers', () => {
   it('12.x: DIOCGETSTATES and the struct kill only', () => {
     const d = fresh(12).be.describe();
-    expect(d.paths).toEqual({ read: 'DIOCGETSTATES', killById: 'DIOCKILLSTATES', killByFilter: 'DIOCKILLSTATES', flush: 'DIOCCLRSTATES' });
+    expect(d.paths).toEqual({ read: 'DIOCGETSTATES', killById: 'DIOCKILLSTATES', killByFilter: 'DIOCKILLSTATES', flush: 'DIOCCLRSTATES', status: 'DIOCGETSTATUS' });
     expect(d.hasRouteInfo).toBe(false);
   });
   it('13.1+: V2 read (version 20210706, no route info) and NV filter kills', () => {
     const d = fresh(13).be.describe();
-    expect(d.paths).toEqual({ read: 'DIOCGETSTATESV2', killById: 'DIOCKILLSTATES', killByFilter: 'DIOCKILLSTATESNV', flush: 'DIOCCLRSTATESNV' });
+    expect(d.paths).toEqual({ read: 'DIOCGETSTATESV2', killById: 'DIOCKILLSTATES', killByFilter: 'DIOCKILLSTATESNV', flush: 'DIOCCLRSTATESNV', status: 'DIOCGETSTATUSNV' });
     expect(d.stateVersion).toBe(20210706);
   });
   it('14: V2 version 20230404 with rt/rt_ifname', async () => {
@@ -59,7 +59,7 @@ describe('probing: the paths each FreeBSD personality offers', () => {
   });
   it('15 without COMPAT_FREEBSD14: no state read ioctl, NV kills by id', async () => {
     const { be } = fresh(15);
-    expect(be.describe().paths).toEqual({ read: 'none', killById: 'DIOCKILLSTATESNV', killByFilter: 'DIOCKILLSTATESNV', flush: 'DIOCCLRSTATESNV' });
+    expect(be.describe().paths).toEqual({ read: 'none', killById: 'DIOCKILLSTATESNV', killByFilter: 'DIOCKILLSTATESNV', flush: 'DIOCCLRSTATESNV', status: 'DIOCGETSTATUSNV' });
     await expect(be.read()).rejects.toMatchObject({ code: 'E_NO_PF' });
   });
   it('15 with COMPAT_FREEBSD14 reads by V2 and kills by id over NV', async () => {

@@ -86,6 +86,11 @@ std::vector<engine::Spec> Specs(const Napi::Value& v, const pf::RecordOffsets& o
       Napi::Array r = s.Get("rules").As<Napi::Array>();
       for (uint32_t j = 0; j < r.Length(); j++) sp.rules.push_back(r.Get(j).ToNumber().Uint32Value());
     }
+    if (s.Get("labelRules").IsArray()) {  // rules of the main ruleset the labels resolved to
+      Napi::Array r = s.Get("labelRules").As<Napi::Array>();
+      sp.hasLabelRules = true;
+      for (uint32_t j = 0; j < r.Length(); j++) sp.labelRules.push_back(r.Get(j).ToNumber().Uint32Value());
+    }
   }
   return specs;
 }

@@ -28,12 +28,15 @@ static bool MatchOne(const uint8_t* rec, const pf::RecordOffsets& o, const Spec&
   if (s.proto >= 0 && rec[o.proto] != s.proto) return false;
   bool out = rec[o.direction] == pf::kDirOut;
   if (!s.gateways.empty()) {
+    // The next hop in its own family: an IPv4 state may be routed via an IPv6 next hop (RFC 8950;
+    // FreeBSD 15 sends PF_ST_RT_AF), so a gateway matches the next hop's family, not the state's.
     // Table-routed states (rt_addr all zero) are on no gateway, whatever the prefix.
     const uint8_t* rt = rec + o.rt_addr;
-    if (IsZero(rt, af == pf::kAfInet ? 4 : 16)) return false;
+    uint8_t rtaf = pf::RtAf(rec, o);
+    if (IsZero(rt, rtaf == pf::kAfInet ? 4 : 16)) return false;
     bool any = false;
     for (const CidrSpec& g : s.gateways)
-      if (InCidr(g, af, rt) && (g.ifname.empty() || NameIs(rec + o.rt_ifname, g.ifname))) {
+      if (InCidr(g, rtaf, rt) && (g.ifname.empty() || NameIs(rec + o.rt_ifname, g.ifname))) {
         any = true;
         break;
       }
@@ -79,6 +82,15 @@ static bool MatchOne(const uint8_t* rec, const pf::RecordOffsets& o, const Spec&
     uint32_t r = pf::be32(rec + o.rule);
     bool any = false;
     for (uint32_t x : s.rules) any = any || x == r;
+    if (!any) return false;
+  }
+  if (s.hasLabelRules) {
+    // The labels belong to main-ruleset rules; a state made inside an anchor has a rule number of
+    // that anchor's ruleset (pf_state_export.anchor != -1), so it cannot be one of them.
+    if (pf::be32(rec + o.anchor) != 0xffffffffu) return false;
+    uint32_t r = pf::be32(rec + o.rule);
+    bool any = false;
+    for (uint32_t x : s.labelRules) any = any || x == r;
     if (!any) return false;
   }
   return true;

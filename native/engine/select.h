@@ -25,6 +25,10 @@ struct Spec {
   int srcPort = -1, dstPort = -1;
   std::vector<uint32_t> rules;
   bool defaultRouted = false;  // rt_addr all zero: no route-to/reply-to next hop (Selection.defaultRouted)
+  // Selection.labels resolved to main-ruleset rule numbers: a state matches when it has no anchor
+  // and its rule is one of them (none = nothing matches).
+  bool hasLabelRules = false;
+  std::vector<uint32_t> labelRules;
 };
 
 // Bit i of the result = record matches specs[i] (at most 32 specs).

@@ -145,6 +145,8 @@ struct pf_state_export {
   uint8_t set_prio[2];
   uint8_t rt;
   char rt_ifname[kIfNameSize];
+  // Zero from every kernel (15 too). statekill keeps a private block at 376..381 for facts only the
+  // netlink dump carries (next hop's af, per-key af/proto): record_codec.h kPrivOffset.
   uint8_t spare[72];
 };
 
@@ -193,6 +195,24 @@ constexpr uint32_t DIOCGETSTATES = IOWR('D', 25, sizeof(pfioc_states));
 constexpr uint32_t DIOCKILLSTATES = IOWR('D', 41, sizeof(pfioc_state_kill));
 constexpr uint32_t DIOCKILLSTATESNV = IOWR('D', 41, sizeof(pfioc_nv));
 constexpr uint32_t DIOCGETSTATESV2 = IOWR('D', 93, sizeof(pfioc_states_v2));
+
+// ---- reading the main ruleset's rules (labels) ------------------------------------------------------
+// struct pfioc_rule { u32 action, ticket, pool_ticket, nr; char anchor[MAXPATHLEN];
+// char anchor_call[MAXPATHLEN]; struct pf_rule rule; } (sys/net/pfvar.h, 12.x-15). Its head is
+// stable; sizeof(struct pf_rule) is not (it grew with 13.x/14.x/15 fields), so the ioctl numbers of
+// DIOCGETRULES/DIOCGETRULE (which encode that size) are learnt from the kernel: device_rules.cc.
+constexpr size_t kMaxPathLen = 1024;
+constexpr size_t kPfiocRuleTicket = 4, kPfiocRuleNr = 12, kPfiocRuleAnchor = 16;
+constexpr size_t kPfiocRuleRule = 16 + 2 * kMaxPathLen;  // 2064, 8-aligned
+// struct pf_rule: src (56), dst (56), skip[PF_SKIP_COUNT = 8] (64), then label[64]: the userland
+// struct's single label, which DIOCGETRULE fills (12.x has only that one).
+constexpr size_t kPfRuleLabel = 56 + 56 + 8 * 8;
+constexpr uint8_t kPfPass = 0;            // PF_PASS: rule.action that names the filter ruleset
+constexpr uint32_t kIocParmMax = 8191;    // largest length an ioctl number can encode (13 bits)
+constexpr uint32_t DIOCGETRULES_OF(uint32_t pfiocRuleSize) { return IOWR('D', 6, pfiocRuleSize); }
+constexpr uint32_t DIOCGETRULE_OF(uint32_t pfiocRuleSize) { return IOWR('D', 7, pfiocRuleSize); }
+constexpr uint32_t DIOCGETRULENV = IOWR('D', 7, sizeof(pfioc_nv));  // 13.0+
+constexpr int kMaxRuleLabels = 5;          // PF_RULE_MAX_LABEL_COUNT (13.1+; 12.x has one)
 
 // ---- the facts from pf-abi.md, checked at compile time --------------------------------------------
 static_assert(sizeof(pf_addr) == 16, "pf_addr");
@@ -271,6 +291,7 @@ static_assert(DIOCGETSTATES == 0xc0104419u, "DIOCGETSTATES");
 static_assert(DIOCKILLSTATES == 0xc0e04429u, "DIOCKILLSTATES");
 static_assert(DIOCKILLSTATESNV == 0xc0184429u, "DIOCKILLSTATESNV");
 static_assert(DIOCGETSTATESV2 == 0xc018445du, "DIOCGETSTATESV2");
+static_assert(DIOCGETRULENV == 0xc0184407u, "DIOCGETRULENV");
 
 // The record layouts the engine reads (the kernel's own, unchanged).
 enum class Layout : int { Export = 384, S1301 = 242 };

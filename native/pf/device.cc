@@ -96,6 +96,8 @@ void Device::Probe() {
   bool nv = ProbeNv() == 0;
   pf_status st{};
   bool structKill = t_->Ioctl(DIOCGETSTATUS, &st) == 0;
+  nvStatus_ = nv;
+  structStatus_ = structKill;
   kill_ = nv ? KillPath::Nv : structKill ? KillPath::Struct : KillPath::None;
   killById_ = structKill ? KillPath::Struct : nv ? KillPath::Nv : KillPath::None;
   if (read_ == ReadPath::None && kill_ == KillPath::None)
@@ -154,10 +156,13 @@ ReadResult Device::Read(uint8_t* buf, size_t cap) {
                                                     " bytes of states, not whole records within the buffer");
   r.bytes = size_t(len);
   // pf stops silently at what fits (by whole hash rows from 13.1): less than 64 records of room
-  // left means the table may have grown past the buffer (pf-abi.md section 6).
+  // left means the table may have grown past the buffer (pf-abi.md section 6), unless the kernel
+  // now counts no more states than were read. That test, not the room alone, decides: a buffer
+  // exactly the table's size (2 GiB holds 5,592,405 export records, the most ps_len can say) is a
+  // whole read, not a truncated one.
   if (cap - r.bytes < 64 * elem) {
-    r.truncated = true;
     r.needed = ProbeBytes();
+    r.truncated = r.needed > r.bytes;
   }
   if (read_ == ReadPath::V2 && r.bytes >= 8) {
     uint64_t v;
@@ -265,12 +270,26 @@ uint32_t Device::KillByFilter(const KillFilter& f) {
   return killed;
 }
 
-uint32_t Device::StateCount() {
-  uint32_t states = 0, hostid = 0;
-  if (kill_ == KillPath::Nv && NvStatus(&states, &hostid) == 0) return states;
+uint32_t Device::StateCount() { return Status().states; }
+
+StatusCount Device::Status() {
+  StatusCount c;
+  if (nvStatus_) {
+    int e = NvStatus(&c.states, &c.hostid);
+    if (e == 0) return c.source = "DIOCGETSTATUSNV", c;
+    if (e == EPROTO) throw DeviceError(EPROTO, "E_ABI_MISMATCH", name_ + ": DIOCGETSTATUSNV answered with an nvlist statekill cannot read");
+  }
   pf_status st{};
-  if (t_->Ioctl(DIOCGETSTATUS, &st) == 0) return st.states;
-  return uint32_t(ProbeBytes() / recordSize());
+  if (structStatus_ && t_->Ioctl(DIOCGETSTATUS, &st) == 0) {
+    c.states = st.states;
+    c.hostid = st.hostid;
+    return c.source = "DIOCGETSTATUS", c;
+  }
+  if (read_ != ReadPath::None) {
+    c.states = uint32_t(ProbeBytes() / recordSize());
+    return c.source = read_ == ReadPath::V2 ? "DIOCGETSTATESV2 size probe" : "DIOCGETSTATES size probe", c;
+  }
+  throw DeviceError(ENODEV, "E_NO_PF", name_ + ": this kernel answers no status ioctl");
 }
 
 }  // namespace pf

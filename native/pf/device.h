@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common/kernel_error.h"
 #include "pf/ioctl_target.h"
@@ -28,6 +29,12 @@ struct ReadResult {
 
 struct KillCounts {
   uint32_t killed = 0, alreadyGone = 0, failed = 0;
+};
+
+struct StatusCount {
+  uint32_t states = 0;  // pf_status.states (V_pf_status.states: refreshed by pf's purge thread)
+  uint32_t hostid = 0;
+  const char* source = "none";  // which ioctl answered
 };
 
 // Open /dev/pf (or another path) read-write: kills need FWRITE. Throws DeviceError.
@@ -58,6 +65,17 @@ class Device {
   uint32_t Flush(const char* ifname, bool killMatch);
   uint32_t KillByFilter(const KillFilter& f);  // refuses a filter that matches everything
   uint32_t StateCount();
+  // The kernel's state counter and host id: DIOCGETSTATUSNV, else DIOCGETSTATUS, else (no status
+  // ioctl) the size probe's count with hostid 0.
+  StatusCount Status();
+  const char* statusPath() const { return nvStatus_ ? "DIOCGETSTATUSNV" : structStatus_ ? "DIOCGETSTATUS" : "none"; }
+
+  // Labels of the main ruleset's filter rules, by rule number: DIOCGETRULES, then per rule
+  // DIOCGETRULENV (13.0+) or the struct DIOCGETRULE (12.x: one label). device_rules.cc.
+  std::vector<std::vector<std::string>> RuleLabels();
+  // sizeof(struct pfioc_rule) of this kernel (learnt; 0 = no DIOCGETRULES), and the rule path.
+  uint32_t PfiocRuleSize();
+  const char* rulePath() const { return rulePath_; }
 
  private:
   int ProbeNv();
@@ -65,6 +83,7 @@ class Device {
   int NvKill(const KillFilter& f, bool clear, uint32_t* killed);
   int NvStatus(uint32_t* states, uint32_t* hostid);
   int StructKill(const KillFilter& f, bool clear, uint32_t* killed);
+  int NvGetRule(uint32_t ticket, uint32_t nr, std::vector<std::string>* labels);
 
   IoctlTarget* t_;
   std::string name_;
@@ -73,6 +92,9 @@ class Device {
   KillPath killById_ = KillPath::None;
   uint64_t v2Version_ = 0;
   bool hasRouteInfo_ = false;
+  bool nvStatus_ = false, structStatus_ = false;
+  int64_t pfiocRuleSize_ = -1;  // -1 = not probed yet
+  const char* rulePath_ = "none";
   std::shared_ptr<void> nvTemplate_;  // the packed by-id request, patched per state (device_nv.cc)
 };
 

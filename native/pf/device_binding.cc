@@ -5,6 +5,7 @@
 #include "modules.h"
 #include "pf/device.h"
 #include "pf/filter_from_js.h"
+#include "pf/rule_labels_js.h"
 #include "pf/sim/sim_binding.h"
 
 namespace sk {
@@ -29,6 +30,8 @@ class PfDevice : public Napi::ObjectWrap<PfDevice> {
                                     InstanceMethod("flush", &PfDevice::Flush),
                                     InstanceMethod("killByFilter", &PfDevice::KillByFilter),
                                     InstanceMethod("stateCount", &PfDevice::StateCount),
+                                    InstanceMethod("status", &PfDevice::Status),
+                                    InstanceMethod("ruleLabels", &PfDevice::RuleLabels),
                                     InstanceMethod("close", &PfDevice::Close)});
     exports.Set("PfDevice", f);
   }
@@ -68,6 +71,8 @@ class PfDevice : public Napi::ObjectWrap<PfDevice> {
     o.Set("recordSize", double(d.recordSize()));
     o.Set("stateVersion", double(d.stateVersion()));
     o.Set("hasRouteInfo", d.hasRouteInfo());
+    o.Set("status", d.statusPath());
+    o.Set("rules", d.rulePath());
     return o;
   }
 
@@ -125,6 +130,24 @@ class PfDevice : public Napi::ObjectWrap<PfDevice> {
   Napi::Value StateCount(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return Napi::Number::New(env, Guard(env, [&] { return dev(env).StateCount(); }));
+  }
+
+  // status(): { states, hostid, source }: the kernel's own state counter (preflight, doctor).
+  Napi::Value Status(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    pf::StatusCount c = Guard(env, [&] { return dev(env).Status(); });
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("states", double(c.states));
+    o.Set("hostid", double(c.hostid));
+    o.Set("source", c.source);
+    return o;
+  }
+
+  // ruleLabels(): string[][] indexed by rule number (the main ruleset's filter rules).
+  Napi::Value RuleLabels(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto rules = Guard(env, [&] { return dev(env).RuleLabels(); });
+    return LabelsToJs(env, rules);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

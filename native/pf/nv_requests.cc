@@ -134,11 +134,13 @@ int RuleAddr(const nv::List& l, pf_rule_addr* r) {  // pf_nvrule_addr_to_rule_ad
   const nv::List* a = l.nvlist("addr");
   if (!a) return EINVAL;
   if (int e = AddrWrap(*a, &r->addr)) return e;
-  r->port[0] = r->port[1] = 0;  // pf_nvuint16_array: exactly 2 items, each <= 0xffff
+  // pf_nvuint16_array(nvl, "port", addr->port, 2, NULL) in sys/netpfil/pf/pf_nv.c: the array is
+  // zeroed, then up to 2 items are taken (1 leaves port[1] = 0); more is E2BIG, > 0xffff ERANGE.
+  r->port[0] = r->port[1] = 0;
   const std::vector<uint64_t>* port = l.numberArray("port");
   if (!port) return EINVAL;
-  if (port->size() != 2) return E2BIG;
-  for (size_t i = 0; i < 2; i++) {
+  if (port->size() > 2) return E2BIG;
+  for (size_t i = 0; i < port->size(); i++) {
     if ((*port)[i] > 0xffff) return ERANGE;
     r->port[i] = static_cast<uint16_t>((*port)[i]);
   }
@@ -277,6 +279,59 @@ int ParseStatusReply(const nv::List& l, StatusInfo* s) {
     for (size_t i = 0; i < pc->size() && i < 8; i++) s->pcounters[i] = (*pc)[i];
   if (const auto* bc = l.numberArray("bcounters"))
     for (size_t i = 0; i < bc->size() && i < 4; i++) s->bcounters[i] = (*bc)[i];
+  return 0;
+}
+
+// ---- DIOCGETRULENV -----------------------------------------------------------------------------------
+
+nv::List BuildGetRuleRequest(const GetRuleRequest& r) {  // libpfctl pfctl_get_clear_rule's keys
+  nv::List l;
+  l.addString("anchor", r.anchor);
+  l.addNumber("ruleset", r.ruleset);
+  l.addNumber("ticket", r.ticket);
+  l.addNumber("nr", r.nr);
+  return l;
+}
+
+int ParseGetRuleRequest(const nv::List& l, GetRuleRequest* r) {  // the DIOCGETRULENV handler's checks
+  *r = GetRuleRequest{};
+  const std::string* anchor = l.string("anchor");
+  if (!anchor || !l.number("ruleset") || !l.number("ticket") || !l.number("nr")) return EBADMSG;
+  r->anchor = *anchor;
+  r->ruleset = uint32_t(*l.number("ruleset"));
+  r->ticket = uint32_t(*l.number("ticket"));
+  r->nr = uint32_t(*l.number("nr"));
+  return 0;
+}
+
+nv::List BuildGetRuleReply(uint32_t nr, const std::vector<std::string>& labels) {
+  // pf_krule_to_nvrule appends all PF_RULE_MAX_LABEL_COUNT labels, empty ones included.
+  std::vector<std::string> five(5);
+  for (size_t i = 0; i < labels.size() && i < 5; i++) five[i] = labels[i];
+  nv::List rule;
+  rule.addNumber("nr", nr);
+  rule.addStringArray("labels", five);
+  rule.addNumber("action", kPfPass);
+  nv::List l;
+  l.addNumber("nr", nr);
+  l.addNvlist("rule", rule);
+  l.addString("anchor_call", "");
+  return l;
+}
+
+int ParseGetRuleReply(const nv::List& l, std::vector<std::string>* labels) {
+  labels->clear();
+  const nv::List* rule = l.nvlist("rule");
+  if (!rule) return EINVAL;
+  if (const nv::Pair* p = rule->find("labels", nv::Type::StringArray)) {
+    if (p->strs.size() > size_t(kMaxRuleLabels)) return EINVAL;
+    for (const std::string& s : p->strs)
+      if (!s.empty()) labels->push_back(s);
+  } else if (const std::string* one = rule->string("label")) {
+    if (!one->empty()) labels->push_back(*one);
+  }
+  for (const std::string& s : *labels)
+    if (s.size() >= size_t(kRuleLabelSize)) return EINVAL;
   return 0;
 }
 

@@ -20,8 +20,9 @@ nv::List BuildStateKillRequest(const KillFilter& filter, bool alwaysIncludeNat);
 
 // The kernel's pf_nvstate_kill_to_kstate_kill() (sys/netpfil/pf/pf_nv.c): 0, or the errno the ioctl
 // returns. Like the kernel: a required key missing or of another type -> EINVAL; a number too big
-// for its field -> ERANGE; "port" with other than 2 items -> E2BIG; unknown address type, unknown
-// port_op, ifname/label/table name not fitting its buffer, "addr" binary over 16 bytes -> EINVAL.
+// for its field -> ERANGE; "port" with more than 2 items -> E2BIG (1 item is taken, port[1] = 0);
+// unknown address type, unknown port_op, ifname/label/table name not fitting its buffer, "addr"
+// binary over 16 bytes -> EINVAL.
 // Checks run in the kernel's order, so the first fault decides the errno. "rt_addr" is optional;
 // "nat" is read when it is a bool (newer kernels), otherwise ignored. *out is fully reset first.
 int ParseStateKillRequest(const nv::List& request, KillFilter* out);
@@ -63,6 +64,22 @@ struct StatusInfo {
 // A StatusInfo with the 14.x kernel's counter name tables (PFRES_NAMES with "map-failed",
 // KLCNT_NAMES, FCNT_NAMES) and zero values; scounters reuse the fcounter names as the kernel does.
 StatusInfo DefaultStatusInfo();
+
+// DIOCGETRULENV (13.0+, sys/netpfil/pf/pf_ioctl.c): the request {anchor, ruleset, ticket, nr} and
+// the reply {nr, rule: {..., labels: string[5]}, anchor_call}. 13.0's rule nvlist carries one
+// "label" string instead of the "labels" array; both are read. The kernel answers EBADMSG when a
+// request key is missing, EBUSY when the ticket is stale or nr is not a rule.
+struct GetRuleRequest {
+  std::string anchor;
+  uint32_t ruleset = 0;  // a rule action: PF_PASS names the filter ruleset
+  uint32_t ticket = 0;
+  uint32_t nr = 0;
+};
+nv::List BuildGetRuleRequest(const GetRuleRequest& r);
+int ParseGetRuleRequest(const nv::List& request, GetRuleRequest* out);
+nv::List BuildGetRuleReply(uint32_t nr, const std::vector<std::string>& labels);
+// Labels in order, empty ones dropped. EINVAL when "rule" is missing or "labels" is malformed.
+int ParseGetRuleReply(const nv::List& reply, std::vector<std::string>* labels);
 
 nv::List BuildStatusReply(const StatusInfo& status);
 // Required: running (bool), since, debug, hostid, states, src_nodes (numbers) -> else EINVAL,

@@ -21,12 +21,27 @@ inline void put_be32(uint8_t* p, uint32_t v) {
 }
 
 // Offsets of the fields the engine reads, per layout; -1 where the layout lacks the field.
+// `priv` is statekill's private block (below), which only export records have.
 struct RecordOffsets {
-  int stride, id, ifname, orig_ifname, key, rt_addr, rule, creatorid, af, proto, direction, rt, rt_ifname;
+  int stride, id, ifname, orig_ifname, key, rt_addr, rule, creatorid, af, proto, direction, rt, rt_ifname, anchor,
+      priv;
 };
 
-constexpr RecordOffsets kExportOffsets{384, 8, 16, 32, 48, 184, 200, 256, 264, 265, 266, 294, 295};
-constexpr RecordOffsets kS1301Offsets{242, 0, 8, -1, 24, 160, 176, 228, 232, 233, 234, -1, -1};
+// ---- statekill's private bytes in pf_state_export.spare ---------------------------------------------
+// Facts the kernel has but pf_state_export cannot hold (FreeBSD 15's netlink dump sends them:
+// sys/netpfil/pf/pf_nl.c dump_state(), PF_ST_RT_AF = 39 and the per-key PF_STK_AF = 5 /
+// PF_STK_PROTO = 6). Every kernel zeroes `spare` (pf_state_export() bzero()s the record, and
+// 15's pfvar.h still declares spare[72] at 311), so all-zero here means "not known": the
+// state's own af/proto apply, as they always did. Only statekill's netlink decoder and the
+// simulated kernel write these bytes; the ioctl exports never carry them.
+constexpr int kPrivOffset = 376;           // spare[65..70]
+constexpr uint8_t kPrivHasKeyAf = 0x01;    // bytes 2..5 hold each key's af and proto (af-to, NAT64)
+constexpr uint8_t kPrivHasRtAf = 0x02;     // byte 1 holds the route-to next hop's af
+// +0 flags, +1 rt_af, +2 key[WIRE].af, +3 key[WIRE].proto, +4 key[STACK].af, +5 key[STACK].proto
+
+constexpr RecordOffsets kExportOffsets{384, 8, 16, 32, 48, 184, 200, 256, 264, 265, 266, 294, 295, 204, kPrivOffset};
+constexpr RecordOffsets kS1301Offsets{242, 0, 8, -1, 24, 160, 176, 228, 232, 233, 234, -1, -1, 180, -1};
+static_assert(kPrivOffset >= 311 && kPrivOffset + 6 <= 383, "the private block lies inside pf_state_export.spare");
 
 #define SK_SAME_OFFSET(table, type, field, member) static_assert(table.field == offsetof(type, member), #type "." #member)
 SK_SAME_OFFSET(kExportOffsets, pf_state_export, id, id);
@@ -41,6 +56,8 @@ SK_SAME_OFFSET(kExportOffsets, pf_state_export, proto, proto);
 SK_SAME_OFFSET(kExportOffsets, pf_state_export, direction, direction);
 SK_SAME_OFFSET(kExportOffsets, pf_state_export, rt, rt);
 SK_SAME_OFFSET(kExportOffsets, pf_state_export, rt_ifname, rt_ifname);
+SK_SAME_OFFSET(kExportOffsets, pf_state_export, anchor, anchor);
+SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, anchor, anchor);
 SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, id, id);
 SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, ifname, ifname);
 SK_SAME_OFFSET(kS1301Offsets, pfsync_state_1301, key, key);
@@ -55,6 +72,35 @@ static_assert(kExportOffsets.stride == sizeof(pf_state_export) && kS1301Offsets.
               "record strides");
 
 inline const RecordOffsets& OffsetsFor(int stride) { return stride == 242 ? kS1301Offsets : kExportOffsets; }
+
+// The family and protocol of key `idx` (kSkWire/kSkStack): the private per-key values where the
+// kernel sent them (af-to states translate between families), else the state's own.
+inline uint8_t KeyAf(const uint8_t* rec, const RecordOffsets& o, int idx) {
+  if (o.priv >= 0 && (rec[o.priv] & kPrivHasKeyAf) && rec[o.priv + 2 + idx * 2]) return rec[o.priv + 2 + idx * 2];
+  return rec[o.af];
+}
+inline uint8_t KeyProto(const uint8_t* rec, const RecordOffsets& o, int idx) {
+  if (o.priv >= 0 && (rec[o.priv] & kPrivHasKeyAf) && rec[o.priv + 2 + idx * 2]) return rec[o.priv + 3 + idx * 2];
+  return rec[o.proto];
+}
+// The family of rt_addr: the next hop's own where known (an IPv4 state routed via an IPv6 next
+// hop, RFC 8950), else the state's.
+inline uint8_t RtAf(const uint8_t* rec, const RecordOffsets& o) {
+  if (o.priv >= 0 && (rec[o.priv] & kPrivHasRtAf) && rec[o.priv + 1]) return rec[o.priv + 1];
+  return rec[o.af];
+}
+inline void SetKeyFamilies(pf_state_export* e, uint8_t wireAf, uint8_t wireProto, uint8_t stackAf, uint8_t stackProto) {
+  uint8_t* p = reinterpret_cast<uint8_t*>(e) + kPrivOffset;
+  p[0] |= kPrivHasKeyAf;
+  p[2] = wireAf, p[3] = wireProto, p[4] = stackAf, p[5] = stackProto;
+}
+inline void SetRtAf(pf_state_export* e, uint8_t rtAf) {
+  uint8_t* p = reinterpret_cast<uint8_t*>(e) + kPrivOffset;
+  p[0] |= kPrivHasRtAf;
+  p[1] = rtAf;
+}
+// What an ioctl export carries: the private bytes are statekill's, never the kernel's.
+inline void ClearPrivate(pf_state_export* e) { std::memset(reinterpret_cast<uint8_t*>(e) + kPrivOffset, 0, 6); }
 
 // pf_state_export -> pfsync_state_1301 (what DIOCGETSTATES returns for the same state).
 inline void ExportTo1301(const pf_state_export& e, pfsync_state_1301* s) {
@@ -132,11 +178,13 @@ struct KeyCmp {
 };
 static_assert(sizeof(KeyCmp) == 40, "KeyCmp has no implicit padding");
 
+// The key's own af/proto, as pf_state_key_cmp compares them: an af-to state's stack key is of the
+// other family, so its partner is found only by that family (never across families by accident).
 inline void LoadKey(const uint8_t* rec, const RecordOffsets& o, int idx, KeyCmp* k) {
   std::memcpy(k->addr, rec + o.key + idx * 36, 32);
   std::memcpy(k->port, rec + o.key + idx * 36 + 32, 4);
-  k->af = rec[o.af];
-  k->proto = rec[o.proto];
+  k->af = KeyAf(rec, o, idx);
+  k->proto = KeyProto(rec, o, idx);
   k->pad[0] = k->pad[1] = 0;
 }
 

@@ -8,9 +8,11 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { StatekillError } from '../errors.js';
 import { native } from '../native/index.js';
 import type { PfNetlinkDescription, PfNetlinkHandle, PfNetlinkReadFilter, PfNetlinkSimOptions } from '../native/types-netlink.js';
-import type { PfDeviceHandle, PfKillFilterArg } from '../native/types-pf.js';
+import type { PfDeviceHandle, PfKillFilterArg, PfStatus } from '../native/types-pf.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import type { Backend, BackendDescription, Snapshot } from '../engine/types.js';
+import { labelMap } from '../engine/labels.js';
+import { familyHonoursNat, refuseNat } from './pf-nat.js';
 
 const RECORD = 384;
 export const DEFAULT_CHUNK_RECORDS = 65536;
@@ -99,7 +101,7 @@ export class PfNetlinkBackend implements Backend {
 
   describe(): BackendDescription {
     const d = this.desc;
-    const viaIoctl = (what: 'killById' | 'kill'): string => {
+    const viaIoctl = (what: 'killById' | 'kill' | 'status'): string => {
       try {
         return this.fallbackDevice().describe()[what];
       } catch {
@@ -115,6 +117,7 @@ export class PfNetlinkBackend implements Backend {
         killById: d.paths.killById !== 'none' ? 'netlink KILLSTATES' : viaIoctl('killById'),
         killByFilter: d.paths.killByFilter !== 'none' ? 'netlink KILLSTATES' : viaIoctl('kill'),
         flush: d.paths.flush !== 'none' ? 'netlink CLRSTATES' : viaIoctl('kill'),
+        status: d.paths.status !== 'none' ? 'netlink GET_STATUS' : viaIoctl('status'),
       },
       netlink: { familyId: d.familyId, familyVersion: d.familyVersion, ops: d.ops },
       recordSize: RECORD,
@@ -211,10 +214,33 @@ export class PfNetlinkBackend implements Backend {
     return this.fallbackDevice().flush(ifname, killMatch);
   }
 
-  /** The kernel's own filter kill (pfctl -k ...). Refuses a filter that would match everything. */
+  /**
+   * The kernel's own filter kill (pfctl -k ...). Refuses a filter that would match everything, and
+   * `nat` where the kernel lacks psk_nat (its family lists no KILLSTATES: pf-nat.ts).
+   */
   killByFilter(filter: PfKillFilterArg): number {
+    if (filter.nat && !this.honoursNat()) refuseNat(this.describe().target);
     if (this.desc.paths.killByFilter !== 'none') return this.nl.killByFilter(filter);
     return this.fallbackDevice().killByFilter(filter);
+  }
+
+  honoursNat(): boolean {
+    return familyHonoursNat(this.desc.ops);
+  }
+
+  /** The state counter: GET_STATUS where the family lists it (15), else DIOCGETSTATUSNV/DIOCGETSTATUS. */
+  status(): PfStatus {
+    if (this.desc.paths.status !== 'none') return this.nl.status();
+    return this.fallbackDevice().status();
+  }
+
+  stateCount(): number {
+    return this.status().states;
+  }
+
+  /** Labels of the main ruleset's filter rules: GETRULES/GETRULE where listed, else the ioctls. */
+  ruleLabels(): Map<number, string[]> {
+    return labelMap(this.desc.paths.rules !== 'none' ? this.nl.ruleLabels() : this.fallbackDevice().ruleLabels());
   }
 
   close(): void {

@@ -5,15 +5,18 @@
  */
 import { StatekillError } from '../errors.js';
 import { native } from '../native/index.js';
-import type { PfDeviceHandle, PfKillFilterArg } from '../native/types-pf.js';
+import type { PfDeviceHandle, PfKillFilterArg, PfStatus } from '../native/types-pf.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import type { Backend, BackendDescription, Snapshot } from '../engine/types.js';
+import { maxReadBytes, readCapacity } from './pf-read-size.js';
+import { probeNatSupport, refuseNat } from './pf-nat.js';
+import { labelMap } from '../engine/labels.js';
 
 const MAX_READ_ATTEMPTS = 5;
-// ps_len is a C int: one state read returns at most 2 GiB (about 5.5M export records).
-const MAX_READ_BYTES = 0x7fffffff;
 
 export class PfBackend implements Backend {
+  private natSupport?: boolean;
+
   private constructor(
     private readonly dev: PfDeviceHandle,
     private readonly sim?: SimKernelHandle,
@@ -38,7 +41,11 @@ export class PfBackend implements Backend {
     return {
       backend: this.sim ? 'sim' : 'pf',
       target: this.sim ? this.sim.describe().name : d.target,
-      paths: { read: d.read, killById: d.killById, killByFilter: d.kill, flush: d.kill === 'DIOCKILLSTATESNV' ? 'DIOCCLRSTATESNV' : d.kill === 'DIOCKILLSTATES' ? 'DIOCCLRSTATES' : 'none' },
+      paths: {
+        read: d.read, killById: d.killById, killByFilter: d.kill,
+        flush: d.kill === 'DIOCKILLSTATESNV' ? 'DIOCCLRSTATESNV' : d.kill === 'DIOCKILLSTATES' ? 'DIOCCLRSTATES' : 'none',
+        status: d.status,
+      },
       recordSize: d.recordSize,
       stateVersion: d.stateVersion,
       hasRouteInfo: d.hasRouteInfo,
@@ -50,8 +57,7 @@ export class PfBackend implements Backend {
     const elem = d.recordSize;
     let need = this.dev.probeBytes();
     for (let attempt = 1; attempt <= MAX_READ_ATTEMPTS; attempt++) {
-      // Room for growth between probe and fetch (pf-abi.md section 6): 25% plus 64 records.
-      const cap = Math.min(Math.ceil((need * 1.25) / elem) * elem + 64 * elem, Math.floor(MAX_READ_BYTES / elem) * elem);
+      const cap = readCapacity(need, elem);
       const bytes = new Uint8Array(new SharedArrayBuffer(cap));
       const r = this.dev.read(bytes);
       if (!r.truncated) {
@@ -62,7 +68,7 @@ export class PfBackend implements Backend {
           hasRouteInfo: r.hasRouteInfo,
         };
       }
-      if (cap === Math.floor(MAX_READ_BYTES / elem) * elem)
+      if (cap === maxReadBytes(elem))
         throw new StatekillError(`the state table (${Math.floor(r.needed / elem)} states) is larger than one pf state read can ` +
           `return (2 GiB of ${elem}-byte records); nothing was killed`, 7, 'E2BIG');
       need = Math.max(r.needed, cap);
@@ -82,16 +88,38 @@ export class PfBackend implements Backend {
     return this.dev.flush(ifname, killMatch);
   }
 
-  /** The kernel's own filter kill (pfctl -k ...). Refuses a filter that would match everything. */
+  /**
+   * The kernel's own filter kill (pfctl -k ...). Refuses a filter that would match everything, and
+   * `nat` where the kernel cannot be shown to honour it (pf-nat.ts).
+   */
   killByFilter(filter: PfKillFilterArg): number {
+    if (filter.nat && !this.honoursNat()) refuseNat(this.describe().target);
     return this.dev.killByFilter(filter);
+  }
+
+  /** Whether this kernel has psk_nat (its pfctl netlink family lists KILLSTATES). */
+  honoursNat(): boolean {
+    const sim = this.sim;
+    this.natSupport ??= probeNatSupport(() => (sim ? new native.PfNetlink(sim) : new native.PfNetlink()));
+    return this.natSupport;
   }
 
   stateCount(): number {
     return this.dev.stateCount();
   }
 
+  /** The kernel's state counter and host id (DIOCGETSTATUSNV / DIOCGETSTATUS). */
+  status(): PfStatus {
+    return this.dev.status();
+  }
+
+  /** Labels of the main ruleset's filter rules, by rule number (rules without labels omitted). */
+  ruleLabels(): Map<number, string[]> {
+    return labelMap(this.dev.ruleLabels());
+  }
+
   close(): void {
     this.dev.close();
   }
 }
+

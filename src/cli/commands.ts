@@ -1,6 +1,7 @@
 /** Every CLI command, one file each; each exports `register(program)`. Add a line per command. */
 import type { Command } from 'commander';
 import { register as demo } from './demo.js';
+import { register as doctor } from './doctor.js';
 import { register as event } from './event.js';
 import { register as hook } from './hook.js';
 import { register as kill } from './kill.js';
@@ -20,4 +21,5 @@ export const commands: Register[] = [
   event,
   hook,
   watch,
+  doctor,
 ];

@@ -6,6 +6,8 @@ import { Option, type Command } from 'commander';
 import { StatekillError, badInput } from '../errors.js';
 import { parseCidr } from '../engine/addr.js';
 import { openTable, type StateTable } from '../engine/table.js';
+import { SIM_QUIRKS, SIM_VERSIONS, simPersonality } from '../backends/sim.js';
+import { validateLabels } from '../engine/labels.js';
 import { parseProto } from '../table/records.js';
 import { saveTableFile, type TableFormat } from '../table/file.js';
 import type { Selection } from '../engine/types.js';
@@ -14,6 +16,7 @@ export interface TableOpts {
   device?: string;
   sim?: string;
   simVersion?: string;
+  simQuirk?: string[];
   simFormat?: TableFormat;
   simSave?: string;
   backend?: 'pf' | 'conntrack';
@@ -34,6 +37,7 @@ export interface SelectOpts {
   srcPort?: string;
   dstPort?: string;
   rule?: string[];
+  label?: string[];
   mark?: string;
   zone?: string;
   replyDst?: string;
@@ -45,7 +49,8 @@ export function addTableOptions(cmd: Command): Command {
   return cmd
     .option('--device <path>', 'pf device (default /dev/pf)')
     .option('--sim <file>', 'run against the simulated pf kernel loaded with this table (JSON Lines or a raw dump)')
-    .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel').choices(['12', '13', '14', '15']).default('14'))
+    .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel (14.0 = 14.0-RELEASE)').choices([...SIM_VERSIONS]).default('14'))
+    .option('--sim-quirk <quirk>', `a real kernel's defect for the simulated kernel: ${SIM_QUIRKS.join(', ')}; repeatable`, collect)
     .addOption(new Option('--sim-format <fmt>', 'format of --sim FILE (default: detected)').choices(['jsonl', 'pf-export', 'pf-1301']))
     .option('--sim-save <file>', 'after the command, write the simulated table (JSON Lines) to this file')
     .addOption(new Option('--backend <kind>', 'kernel interface').choices(['pf', 'conntrack']).default('pf'))
@@ -67,6 +72,7 @@ export function addSelectOptions(cmd: Command): Command {
     .option('--src-port <n>', 'source port')
     .option('--dst-port <n>', 'destination port')
     .option('--rule <n>', 'rule number that created the state; repeatable', collect)
+    .option('--label <label>', 'created by a main-ruleset rule carrying this label (pfctl -k label); repeatable', collect)
     .option('--mark <value[/mask]>', 'conntrack: (mark & mask) == value')
     .option('--zone <n>', 'conntrack: zone')
     .option('--reply-dst <addr[/len]>', 'conntrack: reply-tuple destination (the WAN\'s masquerade address)');
@@ -81,7 +87,7 @@ function int(v: string, what: string, min: number, max: number): number {
 
 export function selectionFrom(o: SelectOpts, backend: 'pf' | 'conntrack'): Selection {
   const s: Selection = {};
-  const pfOnly = { gateway: o.gateway, natAddr: o.natAddr, interface: o.interface, rtInterface: o.rtInterface, rule: o.rule };
+  const pfOnly = { gateway: o.gateway, natAddr: o.natAddr, interface: o.interface, rtInterface: o.rtInterface, rule: o.rule, label: o.label };
   const ctOnly = { mark: o.mark, zone: o.zone, replyDst: o.replyDst };
   for (const [k, v] of Object.entries(backend === 'pf' ? ctOnly : pfOnly))
     if (v !== undefined) throw badInput(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to the ${backend} backend`);
@@ -100,6 +106,7 @@ export function selectionFrom(o: SelectOpts, backend: 'pf' | 'conntrack'): Selec
   if (o.srcPort) s.srcPort = int(o.srcPort, '--src-port', 0, 65535);
   if (o.dstPort) s.dstPort = int(o.dstPort, '--dst-port', 0, 65535);
   if (o.rule) s.rules = o.rule.map((r) => int(r, '--rule', 0, 0x7fffffff));
+  if (o.label) s.labels = validateLabels(o.label, backend, '--label');
   if (o.mark) {
     const [v, m] = o.mark.split('/');
     s.mark = { value: int(v, '--mark', 0, 0xffffffff), mask: m === undefined ? 0xffffffff : int(m, '--mark mask', 1, 0xffffffff) };
@@ -133,7 +140,8 @@ export async function openTableFrom(o: TableOpts, sel?: Selection): Promise<Stat
   }
   if (o.sim && o.device) throw badInput('--sim and --device exclude each other');
   const transport = o.transport;
-  if (o.sim) return openTable({ sim: { file: o.sim, format: o.simFormat, version: Number(o.simVersion ?? 14) as 12 | 13 | 14 | 15 }, workers, transport });
+  if (o.sim) return openTable({ sim: { file: o.sim, format: o.simFormat, ...simPersonality(o.simVersion ?? '14', o.simQuirk) }, workers, transport });
+  if (o.simQuirk) throw badInput('--sim-quirk needs --sim');
   try {
     return await openTable({ device: o.device ?? '/dev/pf', workers, transport });
   } catch (e) {

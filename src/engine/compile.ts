@@ -26,6 +26,8 @@ export interface CompiledSelection {
   srcPort?: number;
   dstPort?: number;
   rules?: number[];
+  /** pf: main-ruleset rules the selection's labels resolved to (engine/labels.ts); [] = none. */
+  labelRules?: number[];
   mark?: { value: number; mask: number };
   zone?: number;
   replyDst?: CompiledCidr;

@@ -5,6 +5,7 @@
 import { native } from '../native/index.js';
 import { CT, CT_STRIDE } from '../backends/conntrack-record.js';
 import { compileSelection } from './compile.js';
+import { applyLabelRules } from './labels.js';
 import { selectStates, workersFor, type Selected } from './select.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
@@ -28,8 +29,9 @@ function gatherIds(snap: Snapshot, indices: Int32Array): { ids?: BigUint64Array;
 }
 
 export async function buildPlan(snap: Snapshot, selections: Selection[], opts: PlanOptions = {},
-  phasesMs: Record<string, number> = {}): Promise<Plan> {
+  phasesMs: Record<string, number> = {}, labelRules?: (number[] | undefined)[]): Promise<Plan> {
   const specs = selections.map((s, i) => compileSelection(s, i));
+  applyLabelRules(specs, selections, labelRules); // resolved against the kernel's rules beforehand
   const t = performance.now();
   const sel = await selectStates(snap, specs, workersFor(snap.count, opts.workers), opts.signal);
   phasesMs.select = performance.now() - t;

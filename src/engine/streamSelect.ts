@@ -9,6 +9,8 @@ import type { PfNetlinkReadFilter } from '../native/types-netlink.js';
 import { StatekillError } from '../errors.js';
 import { compileSelection } from './compile.js';
 import { planFromSelected } from './plan.js';
+import { applyLabelRules, resolveLabels } from './labels.js';
+import { looksShort, shortReadError } from './preflight.js';
 import { selectStates, type Selected } from './select.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
@@ -37,6 +39,9 @@ export interface StreamSelectResult {
 export async function streamSelect(backend: PfNetlinkBackend, selections: Selection[],
   opts: StreamSelectOptions = {}): Promise<StreamSelectResult> {
   const specs = selections.map((s, i) => compileSelection(s, i));
+  applyLabelRules(specs, selections, resolveLabels(selections, () => backend.ruleLabels()));
+  // The preflight (preflight.ts): the kernel's counter before and after an unfiltered stream.
+  const before = opts.filter ? undefined : backend.status();
   // Inline unless asked: a 64k-record chunk selects in about a millisecond in C++, next to tens of
   // milliseconds to parse it, so the pool buys nothing at these sizes (bench/netlink-vs-ioctl.mjs
   // --workers 0 vs 2: 764 vs 772 ms at 1M states), as select.ts's workersFor found for whole tables.
@@ -67,6 +72,14 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
   }
   const readMs = performance.now() - t0;
   if (!whole) throw new StatekillError('netlink state stream ended without the whole table', 5, 'EIO');
+  if (before) {
+    const after = backend.status();
+    const c = { before: before.states, after: after.states, read: whole.count };
+    if (looksShort(c)) {
+      await Promise.allSettled(pending);
+      throw shortReadError(c, after.source, backend.describe().target);
+    }
+  }
   const parts = await Promise.all(pending);
   const n = parts.reduce((a, p) => a + p.indices.length, 0);
   const indices = new Int32Array(n);

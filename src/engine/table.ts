@@ -11,7 +11,9 @@ import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
 import { buildPlan } from './plan.js';
 import { closeSelectPool, warmSelectPool } from './select.js';
-import { readHintFor } from './read-hint.js';
+import { hintFilters, partnersInRead, readHintFor } from './read-hint.js';
+import { readVerified } from './preflight.js';
+import { resolveLabels } from './labels.js';
 import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, ReadHint, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
@@ -60,22 +62,43 @@ export class StateTable extends EventEmitter<StateTableEvents> {
     return this.last;
   }
 
-  /** A fresh snapshot of every state (that `hint` allows a kernel-side filter to leave out). */
+  /**
+   * A fresh snapshot of every state (that `hint` allows a kernel-side filter to leave out). An
+   * unfiltered read goes through the preflight (preflight.ts): a read implausibly short of the
+   * kernel's own state counter is refused with E_SHORT_READ.
+   */
   async snapshot(hint?: ReadHint): Promise<Snapshot> {
     const t = performance.now();
-    this.last = await this.backend.read(hint);
+    this.last = await readVerified(this.backend, () => this.backend.read(hint), hintFilters(hint));
     this.emit('phase', { phase: 'read', ms: performance.now() - t });
     return this.last;
+  }
+
+  /** Labels of the main ruleset's filter rules (pf), by rule number. */
+  ruleLabels(): Map<number, string[]> {
+    if (!this.backend.ruleLabels) throw badInput('rule labels: this backend has none (pf only)');
+    return this.backend.ruleLabels();
   }
 
   /** Reads a fresh snapshot and plans against it. Nothing is killed. */
   async plan(selections: Selection[], opts: PlanOptions = {}): Promise<Plan> {
     if (!Array.isArray(selections) || selections.length === 0) throw badInput('plan: at least one selection is needed');
     refuseIfAborted(opts.signal, 'plan'); // before anything is read
+    const labelRules = resolveLabels(selections, this.backend.ruleLabels?.bind(this.backend));
     const t = performance.now();
-    const snap = await this.snapshot(readHintFor(selections));
-    const phasesMs: Record<string, number> = { read: performance.now() - t };
-    const plan = await asAbortError(opts.signal, 'plan', () => buildPlan(snap, selections, opts, phasesMs));
+    const hint = readHintFor(selections);
+    let snap = await this.snapshot(hint);
+    let phasesMs: Record<string, number> = { read: performance.now() - t };
+    let plan = await asAbortError(opts.signal, 'plan', () => buildPlan(snap, selections, opts, phasesMs, labelRules));
+    // A kernel-filtered read stands only where it provably holds every partner (read-hint.ts);
+    // otherwise (a NAT/WAN address, a kernel filtering differently) the plan is redone on a full,
+    // preflighted read.
+    if (hintFilters(hint) && !partnersInRead(snap, plan.indices.subarray(0, plan.counts.selected), hint, opts)) {
+      const t2 = performance.now();
+      snap = await this.snapshot();
+      phasesMs = { read: phasesMs.read + performance.now() - t2 };
+      plan = await asAbortError(opts.signal, 'plan', () => buildPlan(snap, selections, opts, phasesMs, labelRules));
+    }
     plansSnapshots.set(plan, snap);
     for (const phase of ['select', 'pair', 'plan'] as const) this.emit('phase', { phase, ms: phasesMs[phase] });
     return plan;
@@ -145,18 +168,32 @@ async function openBackend(opts: OpenOptions): Promise<StateTable> {
   return new StateTable(pickPfTransport(transport, () => PfBackend.open(device), () => PfNetlinkBackend.open(device)));
 }
 
+/**
+ * 'auto': the struct read where the kernel has it (measured about 4x faster than the netlink
+ * stream), except on a 15-era kernel: there states can carry facts pf_state_export has no room
+ * for (an af-to state's per-key families, a next hop of the other family: PF_STK_AF, PF_ST_RT_AF),
+ * which only the netlink dump sends, so its family wins even where COMPAT_FREEBSD14 keeps the
+ * struct reads. "15-era" = the family lists GET_STATUS (PFNL_CMD_GET_STATUS = 11), which every
+ * kernel with those attributes has (sys/netpfil/pf/pf_nl.h).
+ */
+export const PFNL_CMD_GET_STATUS = 11;
+
 function pickPfTransport(transport: 'auto' | 'ioctl' | 'netlink', ioctl: () => PfBackend,
   netlink: () => PfNetlinkBackend): Backend {
   if (transport === 'ioctl') return ioctl();
   if (transport === 'netlink') return netlink();
   const viaIoctl = ioctl();
-  if (viaIoctl.describe().paths.read !== 'none') return viaIoctl;
-  // No struct read (15 without COMPAT_FREEBSD14): the netlink family, if the kernel has it.
+  let viaNetlink: PfNetlinkBackend | undefined;
   try {
-    const viaNetlink = netlink();
+    viaNetlink = netlink();
+  } catch {
+    // no pfctl family (12.x, 13.x, not FreeBSD): the ioctls, whose read() says so if none answers
+  }
+  const era15 = (viaNetlink?.describe().netlink as { ops?: number[] } | undefined)?.ops?.includes(PFNL_CMD_GET_STATUS);
+  if (viaNetlink && (era15 || viaIoctl.describe().paths.read === 'none')) {
     viaIoctl.close();
     return viaNetlink;
-  } catch {
-    return viaIoctl; // its read() then says plainly that no state read answers
   }
+  viaNetlink?.close();
+  return viaIoctl;
 }

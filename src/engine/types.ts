@@ -60,9 +60,9 @@ export interface Selection {
   /** pf: rule number that created the state. */
   rules?: number[];
   /**
-   * pf: states created by a rule of the main ruleset that carries any of these labels (pf rule
-   * labels, up to 5 per rule; pfSense labels policy-routing rules `gw:<tier>:<group>`-style, see
-   * pfsense util.inc make_rule_label_string). ct: not applicable.
+   * pf: created by a rule of the main ruleset carrying any of these labels (pfctl -k label: any of
+   * the rule's up to 5 labels, exact string). States created inside anchors never match. pfSense
+   * labels its policy-routing rules `gw=<tier>:<group>` (util.inc make_rule_label_string). ct: n/a.
    */
   labels?: string[];
   /** ct: (mark & mask) == value. */
@@ -180,4 +180,8 @@ export interface Backend {
   /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
   flush(): number;
   close(): void;
+  /** The kernel's own state counter (pf: pf_status.states), for the read preflight. */
+  status?(): { states: number; hostid: number; source: string };
+  /** pf: labels of the main ruleset's filter rules, by rule number (up to 5 each). */
+  ruleLabels?(): Map<number, string[]>;
 }

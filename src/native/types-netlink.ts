@@ -1,5 +1,5 @@
 /** Native surface of the pf netlink module (native/pf/netlink/, simulated side in native/pf/sim/netlink_*). */
-import type { PfKillFilterArg } from './types-pf.js';
+import type { PfKillFilterArg, PfStatus } from './types-pf.js';
 import type { SimKernelHandle } from './types-sim.js';
 
 /** GETSTATES kernel-side filters (FreeBSD 14.x with D42280). Omitted = no filter. */
@@ -12,6 +12,11 @@ export interface PfNetlinkReadFilter {
   addr?: Uint8Array;
   /** 16 bytes; defaults to all-ones when only addr is given. */
   mask?: Uint8Array;
+  /**
+   * Diagnostics only (doctor): send `af` without the PF_ST_PROTO statekill always puts after it,
+   * to detect a kernel that parses PF_ST_AF into the proto filter. Never for a kill's read.
+   */
+  afAlone?: boolean;
 }
 
 export interface PfNetlinkDescription {
@@ -21,7 +26,7 @@ export interface PfNetlinkDescription {
   /** Command ids the kernel's pfctl family lists (CTRL_ATTR_OPS). */
   ops: number[];
   /** Which pf_nl command each job uses, or 'none' when the kernel does not list it. */
-  paths: { read: string; killById: string; killByFilter: string; flush: string; status: string };
+  paths: { read: string; killById: string; killByFilter: string; flush: string; status: string; rules: string };
   recordSize: 384;
   stateVersion: number;
 }
@@ -42,6 +47,10 @@ export interface PfNetlinkHandle {
   killByFilter(filter: PfKillFilterArg): number;
   /** CLRSTATES (pfctl -F states [-i ifname]); returns PF_CS_KILLED. */
   flush(ifname?: string, killMatch?: boolean): number;
+  /** GET_STATUS (15-era families): the state counter. ENOTSUP where the family lists none. */
+  status(): PfStatus;
+  /** GETRULES + GETRULE: labels of the main ruleset's filter rules, index = rule number. */
+  ruleLabels(): string[][];
   close(): void;
 }
 

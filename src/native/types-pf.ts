@@ -33,6 +33,18 @@ export interface PfDeviceDescription {
   recordSize: 384 | 242;
   stateVersion: number;
   hasRouteInfo: boolean;
+  /** Where the state counter comes from. */
+  status: 'DIOCGETSTATUSNV' | 'DIOCGETSTATUS' | 'none';
+  /** How rule labels were last read ('none' until ruleLabels() ran). */
+  rules: 'DIOCGETRULENV' | 'DIOCGETRULE' | 'none';
+}
+
+/** The kernel's state counter (pf_status.states) and host id. */
+export interface PfStatus {
+  states: number;
+  hostid: number;
+  /** Which interface answered, e.g. 'DIOCGETSTATUSNV', 'netlink GET_STATUS'. */
+  source: string;
 }
 
 export interface PfDeviceHandle {
@@ -43,6 +55,9 @@ export interface PfDeviceHandle {
   flush(ifname?: string, killMatch?: boolean): number;
   killByFilter(filter: PfKillFilterArg): number;
   stateCount(): number;
+  status(): PfStatus;
+  /** Labels of the main ruleset's filter rules: index = rule number. */
+  ruleLabels(): string[][];
   close(): void;
 }
 

@@ -85,20 +85,28 @@ export interface DecodedState {
   timeout: number; state_flags: number; log: number;
 }
 
+const PRIV = 376; // statekill's private block in pf_state_export.spare
+
 export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayout): DecodedState {
   const o = offsetsFor(layout);
   const base = index * o.stride;
   const dv = new DataView(bytes.buffer, bytes.byteOffset + base, o.stride);
   const b = bytes.subarray(base, base + o.stride);
   const af = b[o.af] === AF_INET6 ? 'inet6' : 'inet';
+  // FreeBSD 15 facts kept in the export record's private bytes (native/pf/record_codec.h): each
+  // key's own family (af-to) and the next hop's (RFC 8950). Zero = the state's af.
+  const priv = layout === 'pf-export' ? b[PRIV] : 0;
+  const famOf = (v: number) => (v === AF_INET6 ? 'inet6' : v === AF_INET ? 'inet' : af);
+  const keyAf = (k: number) => (priv & 1 ? famOf(b[PRIV + 2 + 2 * k]) : af);
+  const rtAf = priv & 2 ? famOf(b[PRIV + 1]) : af;
   const key = [0, 1].map((k) => {
     const ko = o.key + k * 36;
     return {
-      addr: [formatAddr(af, b, ko), formatAddr(af, b, ko + 16)] as [string, string],
+      addr: [formatAddr(keyAf(k), b, ko), formatAddr(keyAf(k), b, ko + 16)] as [string, string],
       port: [dv.getUint16(ko + 32, false), dv.getUint16(ko + 34, false)] as [number, number],
     };
   }) as DecodedState['key'];
-  const rtZero = b.subarray(o.rtAddr, o.rtAddr + (af === 'inet' ? 4 : 16)).every((x) => x === 0);
+  const rtZero = b.subarray(o.rtAddr, o.rtAddr + (rtAf === 'inet' ? 4 : 16)).every((x) => x === 0);
   const s32 = (off: number) => dv.getInt32(off, false);
   const counters = (off: number): [bigint, bigint] =>
     layout === 'pf-export'
@@ -116,7 +124,7 @@ export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayo
     direction: b[o.direction] === PF_OUT ? 'out' : 'in',
     key,
     rt: o.rt >= 0 ? b[o.rt] : 0,
-    rt_addr: rtZero ? undefined : formatAddr(af, b, o.rtAddr),
+    rt_addr: rtZero ? undefined : formatAddr(rtAf, b, o.rtAddr),
     rt_ifname: o.rtIfname >= 0 ? cString(b, o.rtIfname) : '',
     rule: s32(o.rule), anchor: s32(o.anchor), nat_rule: s32(o.natRule),
     creation: dv.getUint32(o.creation, false), expire: dv.getUint32(o.expire, false),

@@ -1,5 +1,7 @@
 #include "pf/netlink/client.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -207,16 +209,17 @@ KillTally Client::KillByIds(const uint64_t* ids, const uint32_t* creators, size_
   return t;
 }
 
-uint32_t Client::Kill(uint8_t command, const KillFilter& f) {
+void Client::Require(uint8_t command) const {
   if (fam_.id == 0) throw NlError(EINVAL, "EINVAL", "netlink: resolve the pfctl family first");
   if (!fam_.Has(command))
     throw NlError(ENOTSUP, "ENOTSUP", std::string("this kernel's pfctl family lists no ") + CmdName(command));
-  Writer w;
-  uint32_t seq = NextSeq();
-  AddKillStates(w, fam_.id, command, seq, f);
+}
+
+// Sends one request (built with `seq`) and hands each attribute of the family's reply messages
+// to `onAttr`, until the ACK. A kernel error is thrown; `onAttr` throws for malformed values.
+void Client::Transact(uint8_t command, const Writer& w, uint32_t seq, const std::function<void(const Attr&)>& onAttr) {
   cmd().Send(w.data(), w.size());
   cmdRx_.resize(kRecvBytes);
-  int64_t killed = -1;
   for (;;) {
     size_t got = cmd().Recv(cmdRx_.data(), cmdRx_.size());
     if (got == 0) throw NlError(EIO, "EIO", std::string("netlink: no reply to ") + CmdName(command));
@@ -227,18 +230,88 @@ uint32_t Client::Kill(uint8_t command, const KillFilter& f) {
       if (m.type == kMsgError) {
         int e = ErrorOf(m);
         if (e != 0) throw NlError(e, "", std::string("netlink ") + CmdName(command) + ": " + Errno(e));
-        if (killed < 0) throw NlError(EBADMSG, "EBADMSG", std::string("netlink ") + CmdName(command) + ": ACK without PF_CS_KILLED");
-        return uint32_t(killed);
+        return;
       }
       if (m.type != fam_.id || m.payloadLen < kGenlHdrLen) continue;
       AttrReader ar(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, CmdName(command));
       Attr a;
-      while (ar.Next(&a))
-        if (a.type == kCsKilled) {
-          if (a.len != 4) throw NlError(EBADMSG, "EBADMSG", "malformed PF_CS_KILLED: " + std::to_string(a.len) + " bytes");
-          killed = Rd32(a.data);
-        }
+      while (ar.Next(&a)) onAttr(a);
     }
+  }
+}
+
+static uint32_t U32Of(const Attr& a, const char* name) {
+  if (a.len != 4) throw NlError(EBADMSG, "EBADMSG", std::string("malformed ") + name + ": " + std::to_string(a.len) + " bytes");
+  return Rd32(a.data);
+}
+
+uint32_t Client::Kill(uint8_t command, const KillFilter& f) {
+  Require(command);
+  Writer w;
+  uint32_t seq = NextSeq();
+  AddKillStates(w, fam_.id, command, seq, f);
+  int64_t killed = -1;
+  Transact(command, w, seq, [&](const Attr& a) {
+    if (a.type == kCsKilled) killed = U32Of(a, "PF_CS_KILLED");
+  });
+  if (killed < 0) throw NlError(EBADMSG, "EBADMSG", std::string("netlink ") + CmdName(command) + ": ACK without PF_CS_KILLED");
+  return uint32_t(killed);
+}
+
+NlStatus Client::Status() {
+  Require(kCmdGetStatus);
+  Writer w;
+  uint32_t seq = NextSeq();
+  AddGetStatus(w, fam_.id, seq);
+  NlStatus st;
+  bool haveStates = false;
+  Transact(kCmdGetStatus, w, seq, [&](const Attr& a) {
+    if (a.type == kGsStates) st.states = U32Of(a, "PF_GS_STATES"), haveStates = true;
+    if (a.type == kGsHostId) st.hostid = htonl(U32Of(a, "PF_GS_HOSTID"));  // sent as ntohl(hostid): undo it
+  });
+  if (!haveStates) throw NlError(EBADMSG, "EBADMSG", "netlink GET_STATUS: reply without PF_GS_STATES");
+  return st;
+}
+
+std::vector<std::vector<std::string>> Client::RuleLabels() {
+  Require(kCmdGetRules);
+  Require(kCmdGetRule);
+  // A ruleset reload between GETRULES and a GETRULE makes the ticket stale (EBUSY): start over.
+  for (int attempt = 0;; attempt++) {
+    Writer w;
+    uint32_t seq = NextSeq();
+    AddGetRules(w, fam_.id, seq);
+    int64_t nr = -1, ticket = -1;
+    Transact(kCmdGetRules, w, seq, [&](const Attr& a) {
+      if (a.type == kGrNr) nr = U32Of(a, "PF_GR_NR");
+      if (a.type == kGrTicket) ticket = U32Of(a, "PF_GR_TICKET");
+    });
+    if (nr < 0 || ticket < 0) throw NlError(EBADMSG, "EBADMSG", "netlink GETRULES: reply without PF_GR_NR/PF_GR_TICKET");
+    if (nr > kMaxRules) throw NlError(E2BIG, "E2BIG", "netlink GETRULES: " + std::to_string(nr) + " rules");
+    std::vector<std::vector<std::string>> out(static_cast<size_t>(nr));
+    try {
+      for (uint32_t i = 0; i < uint32_t(nr); i++) {
+        Writer g;
+        uint32_t gseq = NextSeq();
+        AddGetRule(g, fam_.id, gseq, uint32_t(ticket), i);
+        Transact(kCmdGetRule, g, gseq, [&](const Attr& a) {
+          if (a.type != kRtLabels) return;
+          AttrReader lr(a.data, a.len, "PF_RT_LABELS");
+          Attr l;
+          while (lr.Next(&l)) {
+            if (l.type != kLtLabel) continue;
+            size_t n = strnlen(reinterpret_cast<const char*>(l.data), l.len);
+            if (n >= size_t(kRuleLabelSize) || out[i].size() >= size_t(kMaxRuleLabels))
+              throw NlError(EBADMSG, "EBADMSG", "malformed PF_RT_LABELS of rule " + std::to_string(i));
+            if (n) out[i].emplace_back(reinterpret_cast<const char*>(l.data), n);
+          }
+        });
+      }
+    } catch (const NlError& e) {
+      if (e.err == EBUSY && attempt < 3) continue;
+      throw;
+    }
+    return out;
   }
 }
 

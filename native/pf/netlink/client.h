@@ -3,6 +3,7 @@
 // by filter, clears. One verb per function, no policy. Throws NlError.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,15 @@ struct FamilyInfo {
 struct KillTally {
   uint32_t killed = 0, alreadyGone = 0, failed = 0;
 };
+
+struct NlStatus {
+  uint32_t states = 0;  // PF_GS_STATES: V_pf_status.states
+  uint32_t hostid = 0;  // the raw in-kernel hostid (a record's creatorid for local states)
+};
+
+// Bound on the rules one GETRULES may announce before statekill asks for each (pfSense rulesets
+// hold thousands; this only stops a corrupt count from looping).
+constexpr int64_t kMaxRules = 1 << 20;
 
 class Client {
  public:
@@ -45,9 +55,15 @@ class Client {
   KillTally KillByIds(const uint64_t* ids, const uint32_t* creators, size_t n, int32_t* out, size_t batch = 256);
   // KILLSTATES / CLRSTATES with a filter; returns PF_CS_KILLED.
   uint32_t Kill(uint8_t cmd, const KillFilter& f);
+  // GET_STATUS (15-era): the state counter and host id.
+  NlStatus Status();
+  // GETRULES + one GETRULE per rule: the labels of the main ruleset's filter rules, by number.
+  std::vector<std::vector<std::string>> RuleLabels();
 
  private:
   Endpoint& cmd();
+  void Require(uint8_t command) const;
+  void Transact(uint8_t command, const Writer& w, uint32_t seq, const std::function<void(const Attr&)>& onAttr);
   uint32_t NextSeq() { return ++seq_; }
   void AbandonDump();
 

@@ -8,6 +8,7 @@
 #include "common/errors.h"
 #include "modules.h"
 #include "pf/filter_from_js.h"
+#include "pf/rule_labels_js.h"
 #include "pf/netlink/client.h"
 #include "pf/netlink/pf_nl_defs.h"
 #include "pf/netlink/state_decode.h"
@@ -57,6 +58,7 @@ pf::nl::StateQuery QueryFromJs(const Napi::Value& v) {
     AddrFromJs(o.Get("mask"), "read filter mask", &q.mask);
     q.hasAddr = true;
   }
+  q.afAlone = o.Get("afAlone").ToBoolean() && q.af != 0 && q.proto == 0;
   return q;
 }
 
@@ -70,6 +72,8 @@ class PfNetlink : public Napi::ObjectWrap<PfNetlink> {
                                     InstanceMethod("killByIds", &PfNetlink::KillByIds),
                                     InstanceMethod("killByFilter", &PfNetlink::KillByFilter),
                                     InstanceMethod("flush", &PfNetlink::Flush),
+                                    InstanceMethod("status", &PfNetlink::Status),
+                                    InstanceMethod("ruleLabels", &PfNetlink::RuleLabels),
                                     InstanceMethod("close", &PfNetlink::Close)});
     exports.Set("PfNetlink", f);
   }
@@ -130,6 +134,7 @@ class PfNetlink : public Napi::ObjectWrap<PfNetlink> {
     paths.Set("killByFilter", path(pf::nl::kCmdKillStates));
     paths.Set("flush", path(pf::nl::kCmdClrStates));
     paths.Set("status", path(pf::nl::kCmdGetStatus));
+    paths.Set("rules", f.Has(pf::nl::kCmdGetRules) && f.Has(pf::nl::kCmdGetRule) ? "GETRULES+GETRULE" : "none");
     o.Set("paths", paths);
     o.Set("recordSize", 384);
     o.Set("stateVersion", double(pf::kStateVersion14));
@@ -206,6 +211,23 @@ class PfNetlink : public Napi::ObjectWrap<PfNetlink> {
     std::memcpy(f.ifname, ifname.c_str(), ifname.size() + 1);
     f.kill_match = info.Length() > 1 && info[1].ToBoolean();
     return Napi::Number::New(env, Guard(env, [&] { return client(env).Kill(pf::nl::kCmdClrStates, f); }));
+  }
+
+  // status(): { states, hostid } from GET_STATUS (ENOTSUP where the family lists none).
+  Napi::Value Status(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    pf::nl::NlStatus st = Guard(env, [&] { return client(env).Status(); });
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("states", double(st.states));
+    o.Set("hostid", double(st.hostid));
+    o.Set("source", "netlink GET_STATUS");
+    return o;
+  }
+
+  Napi::Value RuleLabels(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto rules = Guard(env, [&] { return client(env).RuleLabels(); });
+    return LabelsToJs(env, rules);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -48,6 +48,14 @@ enum RuleAddrAttr : uint16_t { kRatAddr = 1, kRatSrcPort = 2, kRatDstPort = 3, k
 enum AddrWrapAttr : uint16_t { kAtAddr = 1, kAtMask = 2, kAtIfName = 3, kAtTableName = 4, kAtType = 5, kAtIflags = 6 };
 
 constexpr uint16_t kGsStates = 6;  // PF_GS_STATES in the GET_STATUS reply (u32)
+constexpr uint16_t kGsHostId = 5;  // PF_GS_HOSTID (u32, ntohl(hostid))
+
+// pf_getrules_type_t (GETRULES request/reply, GETRULE request)
+enum GetRulesAttr : uint16_t { kGrAnchor = 1, kGrAction = 2, kGrNr = 3, kGrTicket = 4, kGrClear = 5 };
+// pf_rule_type_t: the GETRULE reply attributes statekill reads
+constexpr uint16_t kRtLabels = 4;   // nested: PF_LT_LABEL strings (up to 5)
+constexpr uint16_t kRtNr = 23;      // u32
+constexpr uint16_t kLtLabel = 1;    // pf_labels_type_t
 
 const char* StateAttrName(uint16_t t);
 const char* KeyAttrName(uint16_t t);

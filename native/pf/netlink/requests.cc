@@ -17,8 +17,16 @@ void AddGetStates(Writer& w, uint16_t family, uint32_t seq, const StateQuery& q)
   size_t m = w.BeginMsg(family, kFRequest | kFDump, seq);
   w.Genl(kCmdGetStates, kFamilyVersion);
   if (q.ifname[0]) w.Str(kStIfName, q.ifname, kIfNameSize);
-  if (q.af) w.U8(kStAf, q.af);
-  if (q.proto) w.U16(kStProto, q.proto);  // u16 in the request, u8 in replies
+  // A late-2023 pf_nl.c parses PF_ST_AF into the proto filter (`.off = _OUT(proto)`): an af alone
+  // would filter the dump down to protocol 2 or 28. Attributes apply in message order, so a
+  // PF_ST_PROTO after it (0 = any) always undoes that; on such a kernel the af filter is then
+  // simply not applied, which only reads more. (statekill's read hints never set af: read-hint.ts.)
+  if (q.af) {
+    w.U8(kStAf, q.af);
+    if (!q.afAlone) w.U16(kStProto, q.proto);  // u16 in the request, u8 in replies
+  } else if (q.proto) {
+    w.U16(kStProto, q.proto);
+  }
   if (q.hasAddr) {
     w.Attr(kStFilterAddr, q.addr.a8, 16);
     w.Attr(kStFilterMask, q.mask.a8, 16);
@@ -64,6 +72,31 @@ void AddKillById(Writer& w, uint16_t family, uint32_t seq, uint64_t id, uint32_t
   w.Genl(kCmdKillStates, kFamilyVersion);
   w.U64(kCsCmpId, id);
   w.U32(kCsCmpCreatorId, creatorid);
+  w.EndMsg(m);
+}
+
+// A GETRULES/GETRULE request for the main ruleset's filter rules (anchor "", action PF_PASS);
+// returns the message start for EndMsg.
+static size_t BeginRuleRequest(Writer& w, uint16_t family, uint8_t cmd, uint32_t seq) {
+  size_t m = w.BeginMsg(family, kFRequest | kFAck, seq);
+  w.Genl(cmd, kFamilyVersion);
+  w.Str(kGrAnchor, "", 2);
+  w.U8(kGrAction, kPfPass);
+  return m;
+}
+
+void AddGetRules(Writer& w, uint16_t family, uint32_t seq) { w.EndMsg(BeginRuleRequest(w, family, kCmdGetRules, seq)); }
+
+void AddGetRule(Writer& w, uint16_t family, uint32_t seq, uint32_t ticket, uint32_t nr) {
+  size_t m = BeginRuleRequest(w, family, kCmdGetRule, seq);
+  w.U32(kGrNr, nr);
+  w.U32(kGrTicket, ticket);
+  w.EndMsg(m);
+}
+
+void AddGetStatus(Writer& w, uint16_t family, uint32_t seq) {
+  size_t m = w.BeginMsg(family, kFRequest | kFAck, seq);
+  w.Genl(kCmdGetStatus, kFamilyVersion);
   w.EndMsg(m);
 }
 

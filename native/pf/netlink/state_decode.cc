@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pf/netlink/pf_nl_defs.h"
+#include "pf/record_codec.h"
 
 namespace pf::nl {
 
@@ -48,7 +49,8 @@ void GetName(const Attr& a, const Where& w, char* out, size_t cap) {
   std::memcpy(out, a.data, n);
 }
 
-void DecodeKey(const Attr& outer, const char* name, pfsync_state_key* k) {
+// Fills the key; *af/*proto get the key's own PF_STK_AF/PF_STK_PROTO (15+), else stay 0.
+void DecodeKey(const Attr& outer, const char* name, pfsync_state_key* k, uint8_t* af, uint8_t* proto) {
   std::memset(k, 0, sizeof *k);
   AttrReader r(outer.data, outer.len, name, KeyAttrName);
   Attr a;
@@ -59,8 +61,13 @@ void DecodeKey(const Attr& outer, const char* name, pfsync_state_key* k) {
       case kStkAddr1: GetAddr(a, n, &k->addr[1]); break;
       case kStkPort0: k->port[0] = GetU16(a, n); break;  // network order, kept as is
       case kStkPort1: k->port[1] = GetU16(a, n); break;
-      case kStkAf: GetU8(a, n); break;      // 15: per-key af (af-to); the record has one af
-      case kStkProto: GetU16(a, n); break;  // same for proto
+      case kStkAf: *af = GetU8(a, n); break;  // 15: per-key af (af-to: the keys differ)
+      case kStkProto: {                        // u16 on the wire, a protocol number in the key
+        uint16_t p = GetU16(a, n);
+        if (p > 255) Bad(n, "protocol " + std::to_string(p) + " out of range");
+        *proto = uint8_t(p);
+        break;
+      }
       default: break;
     }
   }
@@ -97,6 +104,9 @@ void DecodeState(const Msg& m, pf_state_export* out) {
   std::memset(&s, 0, sizeof s);
   s.version = kStateVersion14;
   bool haveId = false;
+  uint8_t keyAf[2] = {0, 0}, keyProto[2] = {0, 0}, rtAf = 0;
+  bool haveRtAf = false;
+  size_t rtLen = 0;
   AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "pf state message", StateAttrName);
   Attr a;
   while (r.Next(&a)) {
@@ -106,11 +116,11 @@ void DecodeState(const Msg& m, pf_state_export* out) {
       case kStCreatorId: s.creatorid = ntohl(GetU32(a, n)); break;  // dumped as htonl(creatorid)
       case kStIfName: GetName(a, n, s.ifname, sizeof s.ifname); break;
       case kStOrigIfName: GetName(a, n, s.orig_ifname, sizeof s.orig_ifname); break;
-      case kStKeyWire: DecodeKey(a, StateAttrName(a.type), &s.key[kSkWire]); break;
-      case kStKeyStack: DecodeKey(a, StateAttrName(a.type), &s.key[kSkStack]); break;
+      case kStKeyWire: DecodeKey(a, StateAttrName(a.type), &s.key[kSkWire], &keyAf[0], &keyProto[0]); break;
+      case kStKeyStack: DecodeKey(a, StateAttrName(a.type), &s.key[kSkStack], &keyAf[1], &keyProto[1]); break;
       case kStPeerSrc: DecodePeer(a, StateAttrName(a.type), &s.src); break;
       case kStPeerDst: DecodePeer(a, StateAttrName(a.type), &s.dst); break;
-      case kStRtAddr: GetAddr(a, n, &s.rt_addr); break;
+      case kStRtAddr: GetAddr(a, n, &s.rt_addr); rtLen = a.len; break;
       case kStRule: s.rule = htonl(GetU32(a, n)); break;
       case kStAnchor: s.anchor = htonl(GetU32(a, n)); break;
       case kStNatRule: s.nat_rule = htonl(GetU32(a, n)); break;
@@ -145,10 +155,29 @@ void DecodeState(const Msg& m, pf_state_export* out) {
       case kStDnRPipe: s.dnrpipe = htons(GetU16(a, n)); break;
       case kStRt: s.rt = GetU8(a, n); break;
       case kStRtIfName: GetName(a, n, s.rt_ifname, sizeof s.rt_ifname); break;
+      case kStRtAf: rtAf = GetU8(a, n); haveRtAf = true; break;  // 15: the next hop's own family
       default: break;  // newer kernels add attributes; skipping them is the contract
     }
   }
   if (!haveId) Bad(Where{nullptr, StateAttrName, kStId}, "missing (a state without an id cannot be killed)");
+  // 15 keeps families per key (af-to) and per next hop (an IPv4 state routed via an IPv6 next
+  // hop): the record's one af cannot say so, so they go to statekill's private bytes
+  // (record_codec.h). A next hop's address length must agree with its family.
+  if (keyAf[0] || keyAf[1]) {
+    for (int k = 0; k < 2; k++)
+      if (keyAf[k] != kAfInet && keyAf[k] != kAfInet6)
+        Bad(Where{k ? "PF_ST_KEY_STACK" : "PF_ST_KEY_WIRE", KeyAttrName, kStkAf},
+            "family " + std::to_string(keyAf[k]) + " is neither inet (2) nor inet6 (28)");
+    if (keyAf[0] != s.af) Bad(Where{nullptr, StateAttrName, kStAf}, "differs from the wire key's PF_STK_AF");
+    SetKeyFamilies(&s, keyAf[0], keyProto[0], keyAf[1], keyProto[1]);
+  }
+  if (haveRtAf && rtAf != 0) {
+    if (rtAf != kAfInet && rtAf != kAfInet6)
+      Bad(Where{nullptr, StateAttrName, kStRtAf}, "family " + std::to_string(rtAf) + " is neither inet nor inet6");
+    if (rtLen != 0 && rtLen != (rtAf == kAfInet ? 4u : 16u))
+      Bad(Where{nullptr, StateAttrName, kStRtAddr}, std::to_string(rtLen) + " bytes for a next hop of family " + std::to_string(rtAf));
+    SetRtAf(&s, rtAf);
+  }
 }
 
 }  // namespace pf::nl

@@ -17,8 +17,17 @@ static uint64_t ToBE64(uint64_t v) {
 Kernel::Kernel(Personality p, uint32_t hostid) : p_(p), hostid_(hostid) {}
 
 std::string Kernel::Name() const {
-  std::string v = p_.major == 12 ? "12.x" : p_.major == 13 ? "13.1+" : std::to_string(p_.major);
-  return "simulated pf (FreeBSD " + v + (p_.major >= 15 && p_.compat14 ? " with COMPAT_FREEBSD14" : "") + ")";
+  std::string v = p_.major == 12 ? "12.x" : p_.major == 13 ? "13.1+" : p_.Is140() ? "14.0" : std::to_string(p_.major);
+  std::string quirks;
+  if (p_.afIntoProto) quirks += ", GETSTATES af-into-proto defect";
+  if (p_.dumpDropEvery) quirks += ", dump drops every " + std::to_string(p_.dumpDropEvery) + "th state";
+  return "simulated pf (FreeBSD " + v + (p_.major >= 15 && p_.compat14 ? " with COMPAT_FREEBSD14" : "") + quirks + ")";
+}
+
+const std::vector<std::string>& Kernel::RuleLabels(uint32_t nr) const {
+  static const std::vector<std::string> none;
+  auto it = ruleLabels_.find(nr);
+  return it == ruleLabels_.end() ? none : it->second;
 }
 
 uint64_t Kernel::NextId() { return ToBE64(++idCounter_); }
@@ -54,7 +63,7 @@ int Kernel::Ioctl(uint32_t cmd, void* arg) {
       if (!NvAvailable()) break;
       return NvIoctl(cmd, static_cast<pfioc_nv*>(arg));
     default:
-      break;
+      return RuleIoctl(cmd, arg);  // ENODEV unless it is one of the rule reads
   }
   return ENODEV;  // what pfioctl answers for a command it does not know (removed or never added)
 }
@@ -80,15 +89,22 @@ void Kernel::MaybeGrow() {
     Insert(r);
   }
   growBeforeFetch_ = 0;
+  // ...and connections expiring meanwhile: the oldest (lowest slots) go first.
+  for (int32_t i = 0; shrinkBeforeFetch_ > 0 && i < int32_t(table_.capacity()); i++)
+    if (table_.at(i).live) {
+      table_.Remove(i);
+      shrinkBeforeFetch_--;
+    }
+  shrinkBeforeFetch_ = 0;
 }
 
 template <typename Rec, typename Fill>
-static int CopyOutStates(Table& t, int* ps_len, void* buf, Fill fill) {
+static int CopyOutStates(const Kernel& k, Table& t, int* ps_len, void* buf, Fill fill) {
   if (*ps_len > 0 && buf == nullptr) return EFAULT;
   size_t room = size_t(*ps_len) / sizeof(Rec), n = 0;
   uint8_t* out = static_cast<uint8_t*>(buf);
   for (int32_t i = 0; i < int32_t(t.capacity()) && n < room; i++) {
-    if (!t.at(i).live) continue;
+    if (!t.at(i).live || k.DumpDrops(i)) continue;
     // Whole records only; the rest is silently left out (pf does the same, by hash row).
     fill(t.at(i).rec, reinterpret_cast<Rec*>(out + n * sizeof(Rec)));
     n++;
@@ -103,7 +119,7 @@ int Kernel::GetStates(pfioc_states* ps) {
     return 0;
   }
   MaybeGrow();
-  return CopyOutStates<pfsync_state_1301>(table_, &ps->ps_len, ps->ps_buf,
+  return CopyOutStates<pfsync_state_1301>(*this, table_, &ps->ps_len, ps->ps_buf,
                                           [](const pf_state_export& e, pfsync_state_1301* s) { ExportTo1301(e, s); });
 }
 
@@ -115,10 +131,11 @@ int Kernel::GetStatesV2(pfioc_states_v2* ps) {
   }
   MaybeGrow();
   uint64_t version = exportVersion_ ? exportVersion_ : StateVersion();
-  return CopyOutStates<pf_state_export>(table_, &ps->ps_len, ps->ps_buf,
+  return CopyOutStates<pf_state_export>(*this, table_, &ps->ps_len, ps->ps_buf,
                                         [version](const pf_state_export& e, pf_state_export* o) {
                                           std::memcpy(o, &e, sizeof e);
                                           o->version = version;
+                                          ClearPrivate(o);  // pf_state_export() carries no per-key/next-hop af
                                           // 13.x has no route info: bytes 272..383 are spare.
                                           if (version == kStateVersion13)
                                             std::memset(reinterpret_cast<uint8_t*>(o) + 272, 0, 112);

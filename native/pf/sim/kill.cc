@@ -36,6 +36,8 @@ static bool MatchPort(uint8_t op, uint16_t a1n, uint16_t a2n, uint16_t pn) {
 }
 
 bool Kernel::LabelMatches(uint32_t ruleBE, const char* label) const {
+  // The model knows the labels of the main ruleset's rules only (states with no anchor): a state
+  // created inside an anchor has a rule of that anchor's ruleset, whose labels it does not hold.
   auto it = ruleLabels_.find(ntohl(ruleBE));
   if (it == ruleLabels_.end()) return false;
   // 12.x compares the rule's single label; 13.1+ any of up to five.
@@ -49,20 +51,24 @@ bool Kernel::Matches(const pf_state_export& s, const KillFilter& f) const {
   // 13.1+ matches floating states by their original interface; 12.x only by s->kif ("all").
   const char* kif = s.ifname;
   if (p_.major >= 13 && std::strncmp(s.ifname, "all", kIfNameSize) == 0) kif = s.orig_ifname;
-  const pfsync_state_key& sk = s.key[f.nat && p_.major >= 13 ? kSkStack : kSkWire];
+  // psk_nat picks the stack key where the kernel has it; 12.x/13.x/14.0 ignore the request's nat.
+  int idx = f.nat && p_.HasPskNat() ? kSkStack : kSkWire;
+  const pfsync_state_key& sk = s.key[idx];
+  const uint8_t* rec = reinterpret_cast<const uint8_t*>(&s);
+  uint8_t af = KeyAf(rec, kExportOffsets, idx), proto = KeyProto(rec, kExportOffsets, idx);  // sk->af, sk->proto
   bool out = s.direction == kDirOut;
   const pf_addr& srcaddr = out ? sk.addr[1] : sk.addr[0];
   const pf_addr& dstaddr = out ? sk.addr[0] : sk.addr[1];
   uint16_t srcport = out ? sk.port[1] : sk.port[0];
   uint16_t dstport = out ? sk.port[0] : sk.port[1];
-  if (f.af && s.af != f.af) return false;
-  if (f.proto && f.proto != s.proto) return false;
-  if (!MatchAddr(f.src, srcaddr, s.af)) return false;
-  if (!MatchAddr(f.dst, dstaddr, s.af)) return false;
-  if (p_.major >= 13 && !MatchAddr(f.rt_addr, s.rt_addr, s.af)) return false;
+  if (f.af && af != f.af) return false;
+  if (f.proto && f.proto != proto) return false;
+  if (!MatchAddr(f.src, srcaddr, af)) return false;
+  if (!MatchAddr(f.dst, dstaddr, af)) return false;
+  if (p_.major >= 13 && !MatchAddr(f.rt_addr, s.rt_addr, RtAf(rec, kExportOffsets))) return false;
   if (f.src.port_op && !MatchPort(f.src.port_op, f.src.port[0], f.src.port[1], srcport)) return false;
   if (f.dst.port_op && !MatchPort(f.dst.port_op, f.dst.port[0], f.dst.port[1], dstport)) return false;
-  if (f.label[0] && !LabelMatches(s.rule, f.label)) return false;
+  if (f.label[0] && (s.anchor != 0xffffffffu || !LabelMatches(s.rule, f.label))) return false;
   if (f.ifname[0] && std::strncmp(f.ifname, kif, kIfNameSize) != 0) return false;
   return true;
 }
@@ -92,7 +98,7 @@ uint32_t Kernel::KillStates(const KillFilter& f) {
     const pf_state_export& s = table_.at(i).rec;
     if (!Matches(s, f)) continue;
     KeyCmp k;
-    uint8_t dir = killMatch ? OppositeKey(reinterpret_cast<const uint8_t*>(&s), kExportOffsets, f.nat, &k) : 0;
+    uint8_t dir = killMatch ? OppositeKey(reinterpret_cast<const uint8_t*>(&s), kExportOffsets, f.nat && p_.HasPskNat(), &k) : 0;
     table_.Remove(i);
     killed++;
     if (killMatch) killed += KillMatching(k, dir);

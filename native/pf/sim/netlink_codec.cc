@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "pf/netlink/pf_nl_defs.h"
+#include "pf/record_codec.h"
 
 namespace pf::sim {
 
@@ -49,16 +51,25 @@ static void AddPeer(Writer& w, uint16_t t, const pfsync_state_peer& p) {
 
 void EncodeStateMsg(Writer& w, const pf_state_export& s, uint16_t family, uint16_t flags, uint32_t seq, uint32_t pid,
                     int major) {
+  const uint8_t* rec = reinterpret_cast<const uint8_t*>(&s);
   size_t m = w.BeginMsg(family, flags, seq, pid);
   w.Genl(kCmdGetStates, 0);
   w.U64(kStVersion, kStateVersion14);
-  AddKey(w, kStKeyWire, s.key[kSkWire], s.af, s.proto, major);
-  AddKey(w, kStKeyStack, s.key[kSkStack], s.af, s.proto, major);
+  // Each key with its own family (an af-to state's stack key is of the other one, pf_nl.c
+  // dump_state_key); a 14 kernel has one family per state.
+  for (int k : {kSkWire, kSkStack}) {
+    uint8_t af = major >= 15 ? KeyAf(rec, kExportOffsets, k) : s.af;
+    AddKey(w, k == kSkWire ? kStKeyWire : kStKeyStack, s.key[k], af, major >= 15 ? KeyProto(rec, kExportOffsets, k) : s.proto,
+           major);
+  }
   w.U8(kStProto, s.proto);
   w.U8(kStAf, s.af);
   w.Str(kStIfName, s.ifname, kIfNameSize);
   w.Str(kStOrigIfName, s.orig_ifname, kIfNameSize);
-  AddAddr(w, kStRtAddr, s.rt_addr, s.af);
+  // 15 dumps the next hop with its own family (s->act.rt_af), 14 with the state's.
+  uint8_t rtAf = major >= 15 ? RtAf(rec, kExportOffsets) : s.af;
+  bool routed = s.rt != 0 || std::any_of(s.rt_addr.a8, s.rt_addr.a8 + 16, [](uint8_t b) { return b != 0; });
+  if (major < 15 || routed) AddAddr(w, kStRtAddr, s.rt_addr, rtAf);
   w.U32(kStCreation, ntohl(s.creation));
   w.U32(kStExpire, ntohl(s.expire));
   w.U8(kStDirection, s.direction);
@@ -84,7 +95,7 @@ void EncodeStateMsg(Writer& w, const pf_state_export& s, uint16_t family, uint16
   if (s.rt_ifname[0]) w.Str(kStRtIfName, s.rt_ifname, kIfNameSize);
   if (major >= 15) {
     w.U8(kStSrcNodeFlags, 0);
-    w.U8(kStRtAf, s.rt ? s.af : 0);
+    w.U8(kStRtAf, routed ? rtAf : 0);
   }
   AddPeer(w, kStPeerSrc, s.src);
   AddPeer(w, kStPeerDst, s.dst);
@@ -151,64 +162,85 @@ bool ParseRuleAddr(const Attr& outer, pf_rule_addr* ra) {
 
 }  // namespace
 
-int ParseKillMsg(const Msg& m, KillFilter* f) {
+// The kernel's request parsing (nl_parse_nlmsg): each attribute in message order through `each`,
+// EINVAL for one it refuses or one running past the message.
+template <typename F>
+int ParseRequestAttrs(const Msg& m, const char* what, F each) {
   if (m.payloadLen < kGenlHdrLen) return EINVAL;
-  *f = KillFilter{};
   try {
-    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "kill");
+    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, what);
     Attr a;
-    while (r.Next(&a)) {
-      bool ok = true;
-      uint8_t u8 = 0;
-      switch (a.type) {
-        case kCsCmpId: ok = U64(a, &f->id); break;
-        case kCsCmpCreatorId: ok = U32(a, &f->creatorid); break;
-        case kCsCmpDir: ok = U8(a, &f->direction); break;
-        case kCsAf: ok = U8(a, &f->af); break;
-        case kCsProto: ok = U8(a, &u8); f->proto = u8; break;
-        case kCsSrc: ok = ParseRuleAddr(a, &f->src); break;
-        case kCsDst: ok = ParseRuleAddr(a, &f->dst); break;
-        case kCsRtAddr: ok = ParseRuleAddr(a, &f->rt_addr); break;
-        case kCsIfName: ok = Chara(a, f->ifname, sizeof f->ifname); break;
-        case kCsLabel: ok = Chara(a, f->label, sizeof f->label); break;
-        case kCsKillMatch: ok = Bool(a, &f->kill_match); break;
-        case kCsNat: ok = Bool(a, &f->nat); break;
-        default: break;
-      }
-      if (!ok) return EINVAL;
-    }
+    while (r.Next(&a))
+      if (!each(a)) return EINVAL;
   } catch (const NlError&) {
     return EINVAL;  // an attribute running past the message
   }
   return 0;
 }
 
-int ParseStateQuery(const Msg& m, StateFilter* f) {
-  if (m.payloadLen < kGenlHdrLen) return EINVAL;
+int ParseKillMsg(const Msg& m, KillFilter* f) {
+  *f = KillFilter{};
+  return ParseRequestAttrs(m, "kill", [&](const Attr& a) {
+    uint8_t u8 = 0;
+    switch (a.type) {
+      case kCsCmpId: return U64(a, &f->id);
+      case kCsCmpCreatorId: return U32(a, &f->creatorid);
+      case kCsCmpDir: return U8(a, &f->direction);
+      case kCsAf: return U8(a, &f->af);
+      case kCsProto: return U8(a, &u8) && (f->proto = u8, true);
+      case kCsSrc: return ParseRuleAddr(a, &f->src);
+      case kCsDst: return ParseRuleAddr(a, &f->dst);
+      case kCsRtAddr: return ParseRuleAddr(a, &f->rt_addr);
+      case kCsIfName: return Chara(a, f->ifname, sizeof f->ifname);
+      case kCsLabel: return Chara(a, f->label, sizeof f->label);
+      case kCsKillMatch: return Bool(a, &f->kill_match);
+      case kCsNat: return Bool(a, &f->nat);
+      default: return true;
+    }
+  });
+}
+
+int ParseStateQuery(const Msg& m, StateFilter* f, bool afIntoProto) {
   *f = StateFilter{};
   bool haveAddr = false, haveMask = false;
-  try {
-    AttrReader r(m.payload + kGenlHdrLen, m.payloadLen - kGenlHdrLen, "getstates");
-    Attr a;
-    while (r.Next(&a)) {
-      bool ok = true;
-      switch (a.type) {
-        case kStId: ok = U32(a, &f->id); break;
-        case kStCreatorId: ok = U32(a, &f->creatorid); break;
-        case kStIfName: ok = Chara(a, f->q.ifname, kIfNameSize); break;
-        case kStAf: ok = U8(a, &f->q.af); break;
-        case kStProto: ok = U16(a, &f->q.proto); break;
-        case kStFilterAddr: ok = In6(a, &f->q.addr); haveAddr = true; break;
-        case kStFilterMask: ok = In6(a, &f->q.mask); haveMask = true; break;
-        default: break;
+  int e = ParseRequestAttrs(m, "getstates", [&](const Attr& a) {
+    switch (a.type) {
+      case kStId: return U32(a, &f->id);
+      case kStCreatorId: return U32(a, &f->creatorid);
+      case kStIfName: return Chara(a, f->q.ifname, kIfNameSize);
+      case kStAf: {
+        if (!afIntoProto) return U8(a, &f->q.af);
+        uint8_t af = 0;  // nlattr_get_uint8 into the first (low, amd64) byte of `proto`
+        if (!U8(a, &af)) return false;
+        f->q.proto = uint16_t((f->q.proto & 0xff00) | af);
+        return true;
       }
-      if (!ok) return EINVAL;
+      case kStProto: return U16(a, &f->q.proto);
+      case kStFilterAddr: return haveAddr = true, In6(a, &f->q.addr);
+      case kStFilterMask: return haveMask = true, In6(a, &f->q.mask);
+      default: return true;
     }
-  } catch (const NlError&) {
-    return EINVAL;
-  }
+  });
   f->q.hasAddr = haveAddr || haveMask;
-  return 0;
+  return e;
+}
+
+int ParseRuleQuery(const Msg& m, RuleQuery* q) {
+  *q = RuleQuery{};
+  return ParseRequestAttrs(m, "getrule", [&](const Attr& a) {
+    uint8_t clear = 0;
+    switch (a.type) {
+      case kGrAnchor: {
+        char anchor[kMaxPathLen];
+        return Chara(a, anchor, sizeof anchor) && (q->anchor = anchor, true);
+      }
+      case kGrAction: return U8(a, &q->action);
+      case kGrNr: return U32(a, &q->nr);
+      case kGrTicket: return U32(a, &q->ticket);
+      case kGrClear: return U8(a, &clear);
+      default: return true;
+    }
+  });
 }
 
 }  // namespace pf::sim

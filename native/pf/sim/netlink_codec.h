@@ -2,6 +2,7 @@
 // parses kill/clear and GETSTATES requests. Kept apart from the responder so tests can drive it.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "pf/abi.h"
 #include "pf/kill_filter.h"
@@ -25,6 +26,17 @@ struct StateFilter {
   uint32_t id = 0;
   uint32_t creatorid = 0;
 };
-int ParseStateQuery(const nl::Msg& m, StateFilter* f);
+// `afIntoProto`: the defect of a late-2023 pf_nl.c (`{ .type = PF_ST_AF, .off = _OUT(proto), .cb =
+// nlattr_get_uint8 }`): PF_ST_AF's byte lands in the low byte of the u16 proto filter and the af
+// filter stays 0. Attributes are applied in message order, so a PROTO after AF overwrites it.
+int ParseStateQuery(const nl::Msg& m, StateFilter* f, bool afIntoProto = false);
+
+// GETRULES / GETRULE requests (pf_getrules_type_t).
+struct RuleQuery {
+  std::string anchor;
+  uint8_t action = 0;
+  uint32_t nr = 0, ticket = 0;
+};
+int ParseRuleQuery(const nl::Msg& m, RuleQuery* q);
 
 }  // namespace pf::sim

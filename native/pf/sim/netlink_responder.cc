@@ -15,7 +15,8 @@ using namespace pf::nl;
 std::vector<uint32_t> NetlinkOpsFor(const Personality& p) {
   std::vector<uint32_t> ops;
   if (p.major < 14) return ops;  // pf_nl arrived with 14.0
-  uint32_t last = p.major >= 15 ? kCmdMax15 : kCmdSetStatusIf;
+  // 14.0-RELEASE's pf_nl.c: GETSTATES, GETCREATORS, START, STOP (kills go over the ioctls).
+  uint32_t last = p.major >= 15 ? kCmdMax15 : p.Is140() ? kCmdStop : kCmdSetStatusIf;
   for (uint32_t c = 1; c <= last; c++) ops.push_back(c);
   return ops;
 }
@@ -69,6 +70,8 @@ void NetlinkResponder::Handle(const Msg& m) {
     case kCmdClrStates: return HandleKill(m, cmd);
     case kCmdGetCreators: return HandleGetCreators(m);
     case kCmdGetStatus: return HandleGetStatus(m);
+    case kCmdGetRules: return HandleGetRules(m);
+    case kCmdGetRule: return HandleGetRule(m);
     case kCmdStart:
     case kCmdStop:
       if (m.flags & kFAck) ReplyError(m, 0);
@@ -111,7 +114,11 @@ void NetlinkResponder::HandleCtrl(const Msg& m) {
 
 void NetlinkResponder::HandleGetStates(const Msg& m) {
   StateFilter f;
-  if (int e = ParseStateQuery(m, &f)) return ReplyError(m, e);
+  const Personality& p = k_->personality();
+  if (int e = ParseStateQuery(m, &f, p.afIntoProto)) return ReplyError(m, e);
+  // 14.0's parser knew PF_ST_ID and PF_ST_CREATORID only: the filters (D42280) are unknown
+  // attributes there, which netlink skips, so every state is dumped.
+  if (p.Is140()) f.q = StateQuery{};
   if (f.id != 0) {
     // Single-state get by a 32-bit id (the kernel's parser quirk): rarely useful, answered faithfully.
     int32_t slot = k_->table().FindById(uint64_t(f.id), f.creatorid);
@@ -122,6 +129,7 @@ void NetlinkResponder::HandleGetStates(const Msg& m) {
   }
   filter_ = f;
   emitted_ = 0;
+  k_->BeforeDump();  // churn the tests asked for happens as the dump starts
   dumping_ = true;
   cursor_ = 0;
   dumpSeq_ = m.seq;
@@ -152,8 +160,9 @@ void NetlinkResponder::ProduceDump(size_t budget) {
   Table& t = k_->table();
   int major = k_->personality().major;
   while (out_.size() < budget && cursor_ < int32_t(t.capacity())) {
-    const Table::Slot& slot = t.at(cursor_++);
-    if (!slot.live || !DumpMatches(slot.rec)) continue;
+    int32_t i = cursor_++;
+    const Table::Slot& slot = t.at(i);
+    if (!slot.live || k_->DumpDrops(i) || !DumpMatches(slot.rec)) continue;
     size_t start = out_.size();
     EncodeStateMsg(out_, slot.rec, kSimPfFamilyId, kFMulti, dumpSeq_, dumpPid_, major);
     if (emitted_++ == corruptAt_) {
@@ -230,7 +239,39 @@ void NetlinkResponder::HandleGetCreators(const Msg& m) {
 void NetlinkResponder::HandleGetStatus(const Msg& m) {
   size_t o = out_.BeginMsg(kSimPfFamilyId, 0, m.seq, m.pid);
   out_.Genl(kCmdGetStatus, 0);
+  out_.U32(kGsHostId, ntohl(k_->hostid()));  // pf_nl.c sends ntohl(V_pf_status.hostid)
   out_.U32(kGsStates, uint32_t(k_->table().size()));
+  out_.EndMsg(o);
+  if (m.flags & kFAck) ReplyError(m, 0);
+}
+
+// GETRULES / GETRULE over the main ruleset's filter rules (pf_nl.c pf_handle_getrules /
+// pf_handle_getrule): an anchor other than "" is ENOENT (GETRULE) or EINVAL (GETRULES, via
+// pf_ioctl_getrules), a stale ticket or a number past the end EBUSY. Only the attributes
+// statekill reads are answered (PF_RT_NR, PF_RT_LABELS); a real kernel sends ~70 more.
+void NetlinkResponder::HandleGetRules(const Msg& m) {
+  RuleQuery q;
+  if (int e = ParseRuleQuery(m, &q)) return ReplyError(m, e);
+  if (!q.anchor.empty()) return ReplyError(m, EINVAL);
+  size_t o = out_.BeginMsg(kSimPfFamilyId, 0, m.seq, m.pid);
+  out_.Genl(kCmdGetRules, 0);
+  out_.U32(kGrNr, k_->RuleCount());
+  out_.U32(kGrTicket, k_->RuleTicket());
+  out_.EndMsg(o);
+  if (m.flags & kFAck) ReplyError(m, 0);
+}
+
+void NetlinkResponder::HandleGetRule(const Msg& m) {
+  RuleQuery q;
+  if (int e = ParseRuleQuery(m, &q)) return ReplyError(m, e);
+  if (!q.anchor.empty()) return ReplyError(m, ENOENT);
+  if (q.ticket != k_->RuleTicket() || q.nr >= k_->RuleCount()) return ReplyError(m, EBUSY);
+  size_t o = out_.BeginMsg(kSimPfFamilyId, 0, m.seq, m.pid);
+  out_.Genl(kCmdGetRule, 0);
+  size_t labels = out_.BeginNested(kRtLabels);
+  for (const std::string& l : k_->RuleLabels(q.nr)) out_.Str(kLtLabel, l.c_str(), kRuleLabelSize);
+  out_.EndNested(labels);
+  out_.U32(kRtNr, q.nr);
   out_.EndMsg(o);
   if (m.flags & kFAck) ReplyError(m, 0);
 }

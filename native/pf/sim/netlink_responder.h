@@ -38,6 +38,8 @@ class NetlinkResponder : public nl::Endpoint {
   void HandleKill(const nl::Msg& m, uint8_t cmd);
   void HandleGetCreators(const nl::Msg& m);
   void HandleGetStatus(const nl::Msg& m);
+  void HandleGetRules(const nl::Msg& m);
+  void HandleGetRule(const nl::Msg& m);
   void ReplyError(const nl::Msg& m, int err);
   void Done(uint32_t seq, uint32_t pid, int err);
   bool DumpMatches(const pf_state_export& s) const;

@@ -30,7 +30,8 @@ class SimKernel : public Napi::ObjectWrap<SimKernel> {
     exports.Set("SimKernel", f);
   }
 
-  // new SimKernel({ version?: 12|13|14|15, compat14?: boolean, hostid?: number,
+  // new SimKernel({ version?: 12|13|14|15, minor?: 0 (14.0), compat14?: boolean, hostid?: number,
+  //                 quirks?: { afIntoProto?: boolean, dumpDropEvery?: number },
   //                 abiFault?: { probeSkew?: number, exportVersion?: number } })
   explicit SimKernel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SimKernel>(info) {
     Napi::Env env = info.Env();
@@ -42,6 +43,17 @@ class SimKernel : public Napi::ObjectWrap<SimKernel> {
       Napi::Object o = info[0].As<Napi::Object>();
       if (o.Get("version").IsNumber()) p.major = o.Get("version").ToNumber().Int32Value();
       p.compat14 = o.Get("compat14").ToBoolean();
+      if (o.Get("minor").IsNumber()) p.minor = o.Get("minor").ToNumber().Int32Value();
+      if (o.Get("quirks").IsObject()) {
+        Napi::Object q = o.Get("quirks").As<Napi::Object>();
+        p.afIntoProto = q.Get("afIntoProto").ToBoolean();
+        if (q.Get("dumpDropEvery").IsNumber()) {
+          double n = q.Get("dumpDropEvery").ToNumber().DoubleValue();
+          if (!(n >= 0 && n <= 1e6 && n == double(uint32_t(n))) || n == 1)
+            throw Error(env, EINVAL, "SimKernel: quirks.dumpDropEvery must be 0 or an integer 2..1000000", "E_BAD_INPUT");
+          p.dumpDropEvery = uint32_t(n);
+        }
+      }
       if (o.Get("hostid").IsNumber()) hostid = o.Get("hostid").ToNumber().Uint32Value();
       if (o.Get("abiFault").IsObject()) {
         Napi::Object f = o.Get("abiFault").As<Napi::Object>();
@@ -51,6 +63,8 @@ class SimKernel : public Napi::ObjectWrap<SimKernel> {
     }
     if (p.major < 12 || p.major > 15)
       throw Error(env, EINVAL, "SimKernel: version must be 12, 13, 14 or 15", "E_BAD_INPUT");
+    if (p.minor != -1 && !(p.major == 14 && p.minor == 0))
+      throw Error(env, EINVAL, "SimKernel: minor is only 0, with version 14 (14.0)", "E_BAD_INPUT");
     k_ = std::make_unique<pf::sim::Kernel>(p, hostid);
     k_->InjectAbiFault(probeSkew, exportVersion);
   }
@@ -84,6 +98,15 @@ class SimKernel : public Napi::ObjectWrap<SimKernel> {
         throw Error(env, EINVAL, "record " + std::to_string(i) + ": direction must be in (1) or out (2), not " +
                                      std::to_string(r.direction), "E_BAD_INPUT");
       if (r.id == 0) throw Error(env, EINVAL, "record " + std::to_string(i) + ": state id 0", "E_BAD_INPUT");
+      if (stride == 384) {  // statekill's private per-key / next-hop families (record_codec.h)
+        const uint8_t* rec = reinterpret_cast<const uint8_t*>(&r);
+        auto fam = [](uint8_t af) { return af == pf::kAfInet || af == pf::kAfInet6; };
+        if ((rec[pf::kPrivOffset] & pf::kPrivHasKeyAf) &&
+            (pf::KeyAf(rec, pf::kExportOffsets, 0) != r.af || !fam(pf::KeyAf(rec, pf::kExportOffsets, 1))))
+          throw Error(env, EINVAL, "record " + std::to_string(i) + ": per-key families disagree with the state's", "E_BAD_INPUT");
+        if ((rec[pf::kPrivOffset] & pf::kPrivHasRtAf) && !fam(pf::RtAf(rec, pf::kExportOffsets)))
+          throw Error(env, EINVAL, "record " + std::to_string(i) + ": unknown next-hop family", "E_BAD_INPUT");
+      }
     }
     std::vector<int32_t> added;
     added.reserve(n);
@@ -132,9 +155,10 @@ class SimKernel : public Napi::ObjectWrap<SimKernel> {
     return info.Env().Undefined();
   }
 
+  // growBeforeNextFetch(add, remove = 0): churn at the start of the next state read.
   Napi::Value GrowBeforeNextFetch(const Napi::CallbackInfo& info) {
     RequireArgs(info, 1, "growBeforeNextFetch");
-    k_->GrowBeforeNextFetch(info[0].ToNumber().Uint32Value());
+    k_->GrowBeforeNextFetch(info[0].ToNumber().Uint32Value(), info.Length() > 1 ? info[1].ToNumber().Uint32Value() : 0);
     return info.Env().Undefined();
   }
 
@@ -145,6 +169,11 @@ class SimKernel : public Napi::ObjectWrap<SimKernel> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("name", k_->Name());
     o.Set("version", k_->personality().major);
+    if (k_->personality().minor >= 0) o.Set("minor", k_->personality().minor);
+    Napi::Object q = Napi::Object::New(env);
+    q.Set("afIntoProto", k_->personality().afIntoProto);
+    q.Set("dumpDropEvery", k_->personality().dumpDropEvery);
+    o.Set("quirks", q);
     o.Set("compat14", k_->personality().compat14);
     o.Set("hostid", k_->hostid());
     o.Set("states", double(k_->table().size()));
