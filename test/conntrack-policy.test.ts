@@ -68,7 +68,7 @@ describe('gateway conntrack selectors in the config (no kernel)', () => {
     const noSel = config('gateways: [{ name: A, interface: a, address: 10.0.0.1 }, { name: B, interface: b, address: 10.0.1.1, conntrack: { mark: 1 } }]');
     expect(() => killerForTarget({ conntrack: true }, inner, () => noSel)).toThrow(/gateways\[0\] \(A\) has no conntrack selector/);
     expect(killerForTarget({ device: '/dev/pf' } as { conntrack?: unknown }, inner, () => noSel)).toBe(inner);
-    const failback = config(`gateways:${GATEWAYS}${GROUPS}    failback: kill\n`);
+    const failback = config(`gateways:${GATEWAYS}${GROUPS}    failback: kill\n    failbackRules: [10]\n`);
     expect(() => killerForTarget({ conntrack: true }, inner, () => failback)).toThrow(/groups\[0\] \(FAILOVER\) has failback: kill/);
   });
 });

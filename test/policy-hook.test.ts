@@ -84,6 +84,24 @@ describe('hook install/uninstall/status', () => {
     expect(gone).toEqual({ code: 1, err: '', out: `${join(f.root, OPN_MONITOR)}: not installed\n${join(f.root, OPN_CARP)}: not installed\n` });
   });
 
+  it('a pf hook installs only where `statekill doctor` passes (--doctor; the default on root /), never for mwan3', async () => {
+    const f = fakeRoot();
+    const bin = join(f.root, 'usr/local/bin/statekill');
+    // The installed binary as doctor: failing with a named reason, as `statekill doctor --json` does.
+    exe(bin, `#!/bin/sh\n[ "$1" = doctor ] || exit 0\necho '{"ok":false,"reasons":["read: 3 states read, the kernel counts 900"]}'\nexit 1\n`);
+    const refused = await run(['hook', 'install', 'pfsense', '--root', f.root, '--doctor']);
+    expect(refused).toMatchObject({ code: 2, out: '' });
+    expect(refused.err).toBe('statekill: hook: not installed: statekill doctor failed on this box (exit 1): read: 3 states read, the kernel counts 900 (--force installs anyway)\n');
+    expect(existsSync(join(f.root, PF_PLUGIN))).toBe(false);
+    // A staging root is not the box the hook runs on: no doctor unless asked.
+    expect((await run(['hook', 'install', 'pfsense', '--root', f.root])).code).toBe(0);
+    const forced = await run(['hook', 'install', 'opnsense', '--root', f.root, '--doctor', '--force']);
+    expect(forced.out.split('\n')[0]).toBe('warning: statekill doctor failed on this box (exit 1): read: 3 states read, the kernel counts 900');
+    expect((await run(['hook', 'install', 'mwan3', '--root', f.root, '--doctor'])).code).toBe(0);
+    exe(bin, '#!/bin/sh\n[ "$1" = doctor ] && echo \'{"ok":true,"reasons":[]}\'\nexit 0\n');
+    expect((await run(['hook', 'install', 'opnsense', '--root', f.root, '--doctor'])).code).toBe(0);
+  });
+
   it('install refuses a missing binary or a bad config (unless --force), an empty or relative --root, and foreign files', async () => {
     const f = fakeRoot();
     const nobin = await run(['hook', 'install', 'opnsense', '--root', f.root, '--bin', '/opt/none/statekill']);

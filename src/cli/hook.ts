@@ -14,9 +14,12 @@ export function register(program: Command): void {
     .option('--root <dir>', 'filesystem root to install under (absolute)', '/')
     .option('--bin <path>', 'statekill as the firewall should run it', '/usr/local/bin/statekill')
     .option('--config <file>', 'policy config the hook passes to statekill', DEFAULT_CONFIG)
-    .option('--force', 'install even if the binary or the config do not check out')
+    .option('--force', 'install even if the binary, the config or `statekill doctor` do not check out')
+    .option('--doctor', 'run `statekill doctor` before installing a pf hook even under --root (default: only when --root is /)')
+    .option('--no-doctor', 'do not run `statekill doctor` first')
     .action((product: string, o) => {
-      for (const line of installHook(product, { root: o.root, statekill: o.bin, config: o.config, force: !!o.force })) process.stdout.write(`${line}\n`);
+      const opts = { root: o.root, statekill: o.bin, config: o.config, force: !!o.force, doctor: o.doctor };
+      for (const line of installHook(product, opts)) process.stdout.write(`${line}\n`);
     });
   hook
     .command('uninstall')

@@ -73,9 +73,6 @@ export function compileSelection(s: Selection, index: number): CompiledSelection
   const c: CompiledSelection = {};
   if (s.gateways?.length) c.gateways = s.gateways.map((g) => compileCidr(g, `${label} gateway`));
   if (s.natAddrs?.length) c.natAddrs = s.natAddrs.map((g) => compileCidr(g, `${label} nat address`));
-  // Rule labels are resolved from the kernel's ruleset (Backend.ruleLabels, engineer C). Until that
-  // lands a label would be dropped silently and widen the kill, so it is refused here.
-  if (s.labels !== undefined) throw badInput(`${label}: labels: selecting by rule label is not supported by this engine yet`);
   if (s.defaultRouted !== undefined) {
     if (s.defaultRouted !== true) throw badInput(`${label}: defaultRouted: expected true (or leave it out), got ${JSON.stringify(s.defaultRouted)}`);
     c.defaultRouted = true;

@@ -26,6 +26,11 @@ export interface InstallOptions {
   config: string;
   /** Install even if the binary or config do not check out (e.g. installed later). */
   force?: boolean;
+  /**
+   * Run `statekill doctor` on this box before installing a pf hook (default: only when installing
+   * into `/`, i.e. on the firewall itself; a staging root is not the box the hook will run on).
+   */
+  doctor?: boolean;
 }
 
 export interface HookValues {
@@ -108,11 +113,21 @@ export function checkValues(t: HookTarget, root: string, v: HookValues): string[
 }
 
 /**
- * Call site for `statekill doctor` (issue 12, engineer C): install should also check the kernel
- * the hook will kill in. Wire the doctor command in here; until it exists this checks nothing.
+ * `statekill doctor --json` with the binary the hook will run: a pf hook is installed only on a box
+ * whose kernel passes it (issue 12). Returns the problems, empty when it passed.
  */
-export function doctorCallSite(_t: HookTarget, _o: InstallOptions): string[] {
-  return [];
+export function doctorProblems(t: HookTarget, o: InstallOptions, root: string): string[] {
+  if (!t.pfKernel || !(o.doctor ?? root === '/')) return [];
+  const r = spawnSync(join(root, o.statekill), ['doctor', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  if (r.error) return [`statekill doctor did not run: ${r.error.message}`];
+  if (r.status === 0) return [];
+  let reasons: string[] = [];
+  try {
+    reasons = (JSON.parse(r.stdout) as { reasons?: string[] }).reasons ?? [];
+  } catch {
+    reasons = [r.stderr.trim().split('\n')[0] ?? ''].filter(Boolean);
+  }
+  return [`statekill doctor failed on this box (exit ${r.status ?? r.signal}): ${reasons.join('; ') || 'no reason given'}`];
 }
 
 /** Returns one line per file touched. */
@@ -120,7 +135,9 @@ export function installHook(name: string, o: InstallOptions): string[] {
   const t = target(name);
   const root = checkRoot(o.root);
   const values: HookValues = { statekill: o.statekill, config: o.config };
-  const problems = [...checkValues(t, root, values), ...doctorCallSite(t, o)];
+  const valueProblems = checkValues(t, root, values);
+  // The doctor runs the binary: only once the binary checks out.
+  const problems = valueProblems.length ? valueProblems : doctorProblems(t, o, root);
   if (problems.length && !o.force) throw badInput(`hook: not installed: ${problems.join('; ')} (--force installs anyway)`);
   const done: string[] = problems.map((p) => `warning: ${p}`);
   for (const f of t.files) {

@@ -24,6 +24,8 @@ export interface HookTarget {
   files: HookFile[];
   /** Whether the hook runs `statekill event --config`: then install checks that config. */
   usesConfig: boolean;
+  /** Whether the hook kills pf states: then install runs `statekill doctor` on the box first. */
+  pfKernel: boolean;
   legacy?: LegacyFile[];
 }
 
@@ -36,12 +38,14 @@ export const HOOK_TARGETS: HookTarget[] = [
       { source: 'opnsense-carp.sh', dest: 'usr/local/etc/rc.syshook.d/carp/90-statekill', mode: 0o755 },
     ],
     usesConfig: true,
+    pfKernel: true,
   },
   {
     name: 'pfsense',
     description: 'pfSense package filter plugin (/usr/local/pkg/pf/*.sh start, run after every ruleset load; survives upgrades)',
     files: [{ source: 'pfsense-pf-plugin.sh', dest: 'usr/local/pkg/pf/statekill.sh', mode: 0o755 }],
     usesConfig: true,
+    pfKernel: true,
     // statekill up to 0.1 wrapped /etc/rc.gateway_alarm, which pfSense upgrades overwrite.
     legacy: [{ dest: 'etc/rc.gateway_alarm', preserved: 'etc/rc.gateway_alarm.statekill-orig' }],
   },
@@ -50,6 +54,7 @@ export const HOOK_TARGETS: HookTarget[] = [
     description: "OpenWrt mwan3 hotplug (iface): on disconnected/ifdown, kills only that interface's mwan3-marked conntrack entries",
     files: [{ source: 'mwan3/16-statekill', dest: 'etc/hotplug.d/iface/16-statekill', mode: 0o755 }],
     usesConfig: false,
+    pfKernel: false,
   },
 ];
 

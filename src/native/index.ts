@@ -47,7 +47,13 @@ export function loadNative(): NativeAddon {
 }
 
 /** `native.fn(...)` loads the addon on the first call of any of its functions. */
+// Every trap goes to the loaded addon, so spying on or replacing a function (tests) reaches it too.
 export const native: NativeAddon = new Proxy({} as NativeAddon, {
   get: (_t, key) => Reflect.get(loadNative(), key),
+  set: (_t, key, value) => Reflect.set(loadNative(), key, value),
   has: (_t, key) => Reflect.has(loadNative(), key),
+  defineProperty: (_t, key, desc) => Reflect.defineProperty(loadNative(), key, desc),
+  deleteProperty: (_t, key) => Reflect.deleteProperty(loadNative(), key),
+  getOwnPropertyDescriptor: (_t, key) => Reflect.getOwnPropertyDescriptor(loadNative(), key),
+  ownKeys: () => Reflect.ownKeys(loadNative()),
 });
