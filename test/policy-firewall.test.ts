@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli-capture.js';
 import { parseConfig } from '../src/policy/config.js';
-import type { Selection } from '../src/engine/types.js';
+import { createSimKernel } from '../src/backends/sim.js';
+import { plannedStates } from '../src/engine/plan.js';
+import { openTable } from '../src/engine/table.js';
+import { decodeState } from '../src/table/records.js';
+import { engineKiller } from '../src/policy/engine-killer.js';
 import { runEvent } from '../src/policy/event-runner.js';
 import { lockState } from '../src/policy/state.js';
 
@@ -217,20 +221,12 @@ describe('pfSense: dpinger sockets found by name, samples classified as gwlb.inc
   });
 
   it('failback by the group\'s rule labels: only the group rule\'s states on the lower tier, never pinned, port-forward, IPsec or probe states', async () => {
-    // The engine resolves labels from the kernel (engineer C); here a model of pf's label match
-    // plays the kernel, on the labelled table.
-    const lines = readFileSync(FIX('pfsense-labels.jsonl'), 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    const labelsOf = new Map<number, string[]>(lines.filter((s) => s.labels).map((s) => [s.rule, s.labels]));
-    const model = (sel: Selection) => lines.filter((s) =>
-      (!sel.gateways || sel.gateways.some((g) => g.addr === s.rt_addr)) &&
-      (!sel.labels || sel.labels.some((l) => (labelsOf.get(s.rule) ?? []).includes(l))) &&
-      (!sel.rules || sel.rules.includes(s.rule)) &&
-      (!sel.natAddrs || (s.direction === 'out' && sel.natAddrs.some((n) => n.addr === s.key[0].addr[1]) && (!sel.defaultRouted || !s.rt_addr)))).map((s) => s.id.slice(-2));
+    // The engine reads the rules' labels from the (simulated) kernel and kills by them, pairing as usual.
+    const sim = createSimKernel({ file: FIX('pfsense-labels.jsonl') });
     const killed: string[][] = [];
-    const killer = async (sels: Selection[]) => {
-      killed.push(sels.flatMap(model).sort());
-      return { scanned: lines.length, selected: 0, paired: 0, ambiguous: 0, killed: 0, alreadyGone: 0, failed: 0, dryRun: false, phasesMs: {} };
-    };
+    const killer = engineKiller({ sim }, {
+      onPlan: (plan) => void killed.push([...plannedStates(plan)].filter((x) => x.reason !== 'ambiguous').map((x) => x.id.slice(-2)).sort()),
+    });
     const config = parseConfig({ product: 'pfsense', holdDownSeconds: 0, gateways: [
       { name: 'WAN1', interface: 'igb0', address: '198.51.100.1' }, { name: 'WAN2', interface: 'igb1', address: '203.0.113.1' }],
     groups: [{ name: 'FAILOVER', failback: 'kill', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }] });
@@ -241,7 +237,13 @@ describe('pfSense: dpinger sockets found by name, samples classified as gwlb.inc
     await ev('up');
     expect(log[2]).toBe("failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (labels gw=2:FAILOVER)");
     // 03: the group rule as generated while tier 2 was active (rule 110, gw=2:FAILOVER). Its NAT partner 04 goes with it (paired).
-    expect(killed).toEqual([['01', '02'], ['03']]);
+    expect(killed).toEqual([['01', '02'], ['03', '04']]);
+    // Everything else is still there: the pinned flow, the port-forward, IPsec and the probe.
+    const t = await openTable({ sim });
+    const snap = await t.snapshot();
+    await t.close();
+    const left = Array.from({ length: snap.count }, (_, i) => decodeState(snap.bytes, i, snap.layout).id.slice(-2)).sort();
+    expect(left).toEqual(['05', '06', '07', '08', '0a', '0b']);
   });
 });
 
