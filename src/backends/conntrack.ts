@@ -187,7 +187,7 @@ export class ConntrackBackend implements Backend {
         // The kernel's mark flush ignores zone and family scoping; keep the backend's scope exact.
         // An unsafe kernel is refused by the addon: reach it so the caller sees E_UNSAFE_FILTER.
         if (this.markRefusal) native.ctFlushMark(fd, mark, mask);
-        this.killBySelection(fd, { mark: { value: mark, mask }, ...this.scope() });
+        this.killBySelection(fd, { mark: { value: mark, mask }, ...this.scopeSpec() });
         path = 'dump+delete';
       } else {
         native.ctFlushMark(fd, mark, mask);
@@ -205,7 +205,7 @@ export class ConntrackBackend implements Backend {
         path = 'kernel-reply-dst';
       } else {
         // CTA_FILTER matches one exact address; prefixes and older kernels go through the dump.
-        this.killBySelection(fd, { replyDst: c, ...this.scope(), af: c.af });
+        this.killBySelection(fd, { replyDst: c, ...this.scopeSpec(), af: [c.af] });
         path = 'dump+delete';
       }
     } else {
@@ -221,9 +221,15 @@ export class ConntrackBackend implements Backend {
     return s;
   }
 
+  /** scope() as compiled-selection criteria (lists, as validate.ts compiles them). */
+  private scopeSpec(): { zone?: number; af?: (4 | 6)[] } {
+    const { zone, af } = this.scope();
+    return { ...(zone !== undefined ? { zone } : {}), ...(af !== undefined ? { af: [af] } : {}) };
+  }
+
   private killBySelection(fd: number, spec: Parameters<typeof native.ctSelect>[3][number]): void {
     const bytes = new Uint8Array(new SharedArrayBuffer((Math.ceil(native.ctCount(fd) * 1.1) + 256) * CT_STRIDE));
-    const r = native.ctDump(fd, bytes, { af: spec.af ?? 0 });
+    const r = native.ctDump(fd, bytes, { af: spec.af?.length === 1 ? spec.af[0] : 0 });
     const n = r.count;
     const idx = new Int32Array(n);
     const mask = new Uint32Array(n);

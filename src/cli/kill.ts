@@ -4,7 +4,7 @@ import { badInput } from '../errors.js';
 import type { ConntrackBackend } from '../backends/conntrack.js';
 import type { Selection } from '../engine/types.js';
 import { ExitCode, EXIT_KILL_FAILED } from './main.js';
-import { addSelectOptions, addTableOptions, openTableFrom, saveSimAfter, selectionFrom, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
+import { addSelectOptions, addTableOptions, checkTableOpts, checkedSelection, openTableFrom, saveSimAfter, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
 import { killJson, reportJson, reportText } from './report.js';
 
 interface KillOpts extends TableOpts, SelectOpts {
@@ -29,15 +29,16 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object (see README)')
     .action(async (o: KillOpts) => {
       const backend = o.backend ?? 'pf';
-      const selection = selectionFrom(o, backend);
+      // Everything the user typed is checked before any kernel is opened: bad input reads nothing.
+      checkTableOpts(o);
+      const selection = checkedSelection(o, backend)!.selections[0];
       if (o.pairRule !== 'kernel' && o.pairRule !== 'kernel+stack') throw badInput(`--pair-rule: expected 'kernel' or 'kernel+stack'`);
-      if (o.simSave && !o.sim) throw badInput('--sim-save needs --sim');
       if (o.kernelFilter) return killByKernelFilter(o, selection);
       const workers = workersFrom(o);
       const table = await openTableFrom(o, selection);
       try {
         const { plan, report } = await table.kill([selection], {
-          pair: o.pair, pairRule: o.pairRule, killAmbiguous: o.killAmbiguous, workers, dryRun: o.dryRun,
+          pair: o.pair, pairRule: o.pairRule, killAmbiguous: o.killAmbiguous, workers, dryRun: o.dryRun, force: !!o.force,
         });
         process.stdout.write(`${o.json ? reportJson(plan, report) : reportText(report, table.describe().target)}\n`);
         await saveSimAfter(o, table);

@@ -7,9 +7,9 @@ import type { PfNetlinkBackend } from '../backends/pf-netlink.js';
 import { DEFAULT_CHUNK_RECORDS } from '../backends/pf-netlink.js';
 import type { PfNetlinkReadFilter } from '../native/types-netlink.js';
 import { StatekillError } from '../errors.js';
-import { compileSelection } from './compile.js';
 import { planFromSelected } from './plan.js';
 import { selectStates, type Selected } from './select.js';
+import { checkSelectedIds, checkSnapshot, validateSelections } from './validate.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 export interface StreamSelectOptions {
@@ -18,6 +18,8 @@ export interface StreamSelectOptions {
   /** Records per chunk (default 65536; selectStates splits each chunk into >= 16k ranges). */
   chunkRecords?: number;
   filter?: PfNetlinkReadFilter;
+  /** As PlanOptions.force: accept /0 prefixes, host bits and unscoped link-local gateways. */
+  force?: boolean;
   signal?: AbortSignal;
 }
 
@@ -31,12 +33,15 @@ export interface StreamSelectResult {
   readMs: number;
   /** From the request until every chunk's selection was back. */
   totalMs: number;
+  /** The validated copies of the selections. */
+  selections: Selection[];
 }
 
 /** Streams the table and selects chunk by chunk; indices in the result refer to the whole snapshot. */
 export async function streamSelect(backend: PfNetlinkBackend, selections: Selection[],
   opts: StreamSelectOptions = {}): Promise<StreamSelectResult> {
-  const specs = selections.map((s, i) => compileSelection(s, i));
+  const valid = validateSelections(selections, { backend: 'pf', force: opts.force });
+  const specs = valid.compiled;
   // Inline unless asked: a 64k-record chunk selects in about a millisecond in C++, next to tens of
   // milliseconds to parse it, so the pool buys nothing at these sizes (bench/netlink-vs-ioctl.mjs
   // --workers 0 vs 2: 764 vs 772 ms at 1M states), as select.ts's workersFor found for whole tables.
@@ -49,6 +54,7 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
     for await (const c of backend.readChunks(opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS, { filter: opts.filter })) {
       opts.signal?.throwIfAborted();
       if (firstChunkMs < 0) firstChunkMs = performance.now() - t0;
+      checkSnapshot(valid, c.snapshot);
       if (c.snapshot.count > 0) {
         const offset = c.offset;
         // Not awaited here: the next chunk is read while workers select this one.
@@ -77,6 +83,7 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
     masks.set(p.masks, o);
     o += p.indices.length;
   }
+  checkSelectedIds(valid, whole, { indices, masks });
   return {
     snapshot: whole,
     selected: { indices, masks },
@@ -84,6 +91,7 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
     firstChunkMs,
     readMs,
     totalMs: performance.now() - t0,
+    selections: valid.selections,
   };
 }
 
@@ -92,6 +100,6 @@ export async function streamPlan(backend: PfNetlinkBackend, selections: Selectio
   opts: StreamSelectOptions & PlanOptions = {}): Promise<{ plan: Plan; snapshot: Snapshot; stream: StreamSelectResult }> {
   const stream = await streamSelect(backend, selections, opts);
   const phasesMs: Record<string, number> = { read: stream.readMs, firstChunk: stream.firstChunkMs, select: stream.totalMs };
-  const plan = planFromSelected(stream.snapshot, stream.selected, selections, opts, phasesMs);
+  const plan = planFromSelected(stream.snapshot, stream.selected, stream.selections, opts, phasesMs);
   return { plan, snapshot: stream.snapshot, stream };
 }

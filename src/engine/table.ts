@@ -9,9 +9,10 @@ import { createSimKernel, type SimSource } from '../backends/sim.js';
 import { badInput } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
-import { buildPlan } from './plan.js';
+import { assertPlanFits, planValidated } from './plan.js';
 import { closeSelectPool, warmSelectPool } from './select.js';
 import { readHintFor } from './read-hint.js';
+import { validatePlanOptions, validateSelections, type BackendKind } from './validate.js';
 import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, ReadHint, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
@@ -40,6 +41,9 @@ function isSimHandle(x: unknown): x is SimKernelHandle {
 
 export class StateTable extends EventEmitter {
   private last?: Snapshot;
+  // Each plan remembers the snapshot its indices point into, per table: a plan from another table
+  // (or a copy of a plan) is refused, never executed against this table's records.
+  private readonly plans = new WeakMap<Plan, Snapshot>();
 
   constructor(readonly backend: Backend) {
     super();
@@ -47,6 +51,11 @@ export class StateTable extends EventEmitter {
 
   describe(): BackendDescription {
     return this.backend.describe();
+  }
+
+  /** Which selections apply here: pf (device or simulated) or conntrack. */
+  get kind(): BackendKind {
+    return this.backend.describe().backend === 'conntrack' ? 'conntrack' : 'pf';
   }
 
   /** The snapshot the last read (or plan) used: the records a plan's indices point into. */
@@ -62,22 +71,34 @@ export class StateTable extends EventEmitter {
     return this.last;
   }
 
-  /** Reads a fresh snapshot and plans against it. Nothing is killed. */
+  /**
+   * Validates the selections (validate.ts: before anything is read), reads a fresh snapshot and
+   * plans against it. Nothing is killed.
+   */
   async plan(selections: Selection[], opts: PlanOptions = {}): Promise<Plan> {
-    if (!Array.isArray(selections) || selections.length === 0) throw badInput('plan: at least one selection is needed');
+    validatePlanOptions(opts);
+    const valid = validateSelections(selections, { backend: this.kind, force: opts.force });
+    opts.signal?.throwIfAborted();
     const t = performance.now();
-    const snap = await this.snapshot(readHintFor(selections));
+    const snap = await this.snapshot(readHintFor(valid.compiled));
     const phasesMs: Record<string, number> = { read: performance.now() - t };
-    const plan = await buildPlan(snap, selections, opts, phasesMs);
-    plansSnapshots.set(plan, snap);
+    const plan = await planValidated(snap, valid, opts, phasesMs);
+    this.plans.set(plan, snap);
     for (const phase of ['select', 'pair', 'plan']) this.emit('phase', { phase, ms: phasesMs[phase] });
     return plan;
   }
 
-  /** Kills what the plan lists, by (id, creatorid); states gone meanwhile count as already gone. */
+  /**
+   * Kills what the plan lists, by (id, creatorid); states gone meanwhile count as already gone.
+   * Only a plan this table made: pf ids are never reused, so a plan older than the last read is
+   * still exact there; conntrack reuses entry ids (CTA_ID), so there only the latest plan runs.
+   */
   async execute(plan: Plan, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
-    const snap = plansSnapshots.get(plan);
-    if (!snap) throw badInput('execute: this plan was not made by this table');
+    const snap = this.plans.get(plan);
+    if (!snap) throw badInput('execute: this plan was not made by this table (plan again on this table)');
+    if (snap.layout === 'ct' && snap !== this.last)
+      throw badInput('execute: this conntrack plan is older than the table\'s last read; entry ids may have been reused since: plan again');
+    assertPlanFits(plan, snap); // the plan's fields were not changed since planning
     const r = await executePlan(this.backend, snap, plan, {
       ...opts,
       onProgress: (p) => {
@@ -105,9 +126,6 @@ export class StateTable extends EventEmitter {
     await closeSelectPool();
   }
 }
-
-// Plans stay plain objects; the snapshot they index into is remembered beside them.
-const plansSnapshots = new WeakMap<Plan, Snapshot>();
 
 export async function openTable(opts: OpenOptions = {}): Promise<StateTable> {
   const table = await openBackend(opts);
