@@ -2,8 +2,7 @@
  * Options every table-reading command shares: where the states come from (--device, --sim,
  * --backend conntrack) and what to select. Parsing here, once; commands stay thin.
  */
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { StatekillError, badInput } from '../errors.js';
 import { parseCidr } from '../engine/addr.js';
@@ -172,7 +171,12 @@ export function checkTableOpts(o: TableOpts): void {
   workersFrom(o);
 }
 
-/** Refuses an output path that cannot be written, before anything is read or killed. */
+/**
+ * Refuses an output path that cannot be written, before anything is read or killed: an existing
+ * one must be a regular file that opens for writing; a new one is created and removed again (what
+ * proves a directory writable, even for root). A file that still fails to take the data later
+ * (/proc/version) is a one-line error then.
+ */
 export function checkWritable(path: string, what: string): void {
   let st;
   try {
@@ -183,11 +187,10 @@ export function checkWritable(path: string, what: string): void {
   try {
     if (st) {
       if (!st.isFile()) throw badInput(`${what}: ${quote(path)} exists and is not a regular file`);
-      accessSync(path, constants.W_OK);
+      closeSync(openSync(path, 'r+'));
     } else {
-      const dir = dirname(path);
-      if (!statSync(dir).isDirectory()) throw badInput(`${what}: ${quote(dir)} is not a directory`);
-      accessSync(dir, constants.W_OK);
+      closeSync(openSync(path, 'wx'));
+      unlinkSync(path);
     }
   } catch (e) {
     if (e instanceof StatekillError) throw e;
