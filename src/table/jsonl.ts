@@ -42,9 +42,10 @@ function int(v: unknown, field: string, min: number, max: number): number {
 function counterPair(v: unknown, field: string): [bigint, bigint] {
   if (!Array.isArray(v) || v.length !== 2) fail(field, 'expected [n, n]');
   return (v as unknown[]).map((x) => {
-    if (typeof x === 'number' && Number.isInteger(x) && x >= 0) return BigInt(x);
-    if (typeof x === 'string' && /^\d+$/.test(x)) return BigInt(x);
-    return fail(field, `expected a non-negative integer, got ${show(x)}`);
+    // A JSON number past 2^53-1 was already rounded by JSON.parse: such counters come as strings.
+    if (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0) return BigInt(x);
+    if (typeof x === 'string' && /^\d{1,20}$/.test(x) && BigInt(x) <= 0xffffffffffffffffn) return BigInt(x);
+    return fail(field, `expected an integer 0..2^64-1 (a string beyond 2^53-1), got ${show(x)}`);
   }) as [bigint, bigint];
 }
 
