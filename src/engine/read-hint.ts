@@ -1,10 +1,11 @@
 /**
  * The kernel-side read filter a set of selections allows. Only what keeps every selected state
- * AND its partner: family and protocol (a partner shares them), and an address that is one end of
- * the connection (src/dst: a partner's keys carry both ends). Never the interface (partners are on
- * the other one, and pf's filter sees floating states as "all") nor a NAT address (the inside
- * partner does not carry it). Works on validated, compiled selections (validate.ts): lists OR, so a
- * hint is taken only from a criterion that allows exactly one value.
+ * AND its partner: family and protocol (a partner shares them). Never an address: a partner need
+ * not carry it (a NAT'd state's wire source is the WAN address; its LAN-side partner holds only
+ * the client's), so `--src <NAT address>` over netlink lost every partner (issue 10 item 10);
+ * never the interface (partners are on the other one) nor a NAT address. Works on validated,
+ * compiled selections (validate.ts): lists OR, so a hint comes only from a criterion that allows
+ * exactly one value.
  */
 import type { CompiledCidr, CompiledSelection } from './compile.js';
 import type { ReadHint } from './types.js';
@@ -27,14 +28,5 @@ export function readHintFor(selections: CompiledSelection[]): ReadHint {
   if (fams.every((f) => f !== undefined && f === fams[0])) hint.af = fams[0] === 4 ? 2 : 28;
   const protos = selections.map((s) => (s.proto?.length === 1 ? s.proto[0] : undefined));
   if (protos.every((p) => p !== undefined && p === protos[0])) hint.proto = protos[0];
-  if (selections.length === 1 && !selections[0].natAddrs) {
-    const s = selections[0];
-    // Each of src and dst is necessary on its own (criteria AND): either one with a single entry will do.
-    const end = s.src?.length === 1 ? s.src[0] : s.dst?.length === 1 ? s.dst[0] : undefined;
-    if (end) {
-      hint.addr = end.addr;
-      hint.mask = end.mask;
-    }
-  }
   return hint;
 }
