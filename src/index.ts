@@ -3,6 +3,7 @@ export { openTable, StateTable, type OpenOptions } from './engine/table.js';
 export { buildPlan, plannedStates, type PlannedState } from './engine/plan.js';
 export { executePlan, type ExecuteResult } from './engine/execute.js';
 export { parseCidr, formatAddr } from './engine/addr.js';
+export { validateSelections, type ValidateTarget, type ValidSelections, type BackendKind } from './engine/validate.js';
 export { PfBackend } from './backends/pf.js';
 export { PfNetlinkBackend } from './backends/pf-netlink.js';
 export { streamSelect, streamPlan } from './engine/streamSelect.js';
