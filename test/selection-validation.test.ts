@@ -123,6 +123,10 @@ describe('item 2: criteria a table cannot answer are refused, not dropped', () =
     ['interfaces as a string', { interfaces: 'igb0' }],
     ['an interface name of 16 characters', { interfaces: ['a'.repeat(16)] }],
     ['a name that is not a string', { name: 7, gateways: [GW1] }],
+    // eslint-disable-next-line no-sparse-arrays
+    ['a sparse list', { proto: [6, , 17] }],
+    ['a typed array for a list', { rules: Uint32Array.of(10) }],
+    ['a bigint port', { dstPort: 443n }],
   ];
   for (const [what, s] of badTypes) it(`refuses ${what}`, async () => refused(killOn(SMALL, [s])));
 

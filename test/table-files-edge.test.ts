@@ -5,7 +5,7 @@
  * 64-bit counters).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,16 @@ describe('what a JSON Lines file may not carry', () => {
 });
 
 describe('what a file costs', () => {
+  it('a file beyond 2 GiB is refused before it is read (sparse: no disk used)', () => {
+    const file = path.join(dir, 'huge.v2');
+    writeFileSync(file, '');
+    truncateSync(file, 3 * 1024 ** 3);
+    const t0 = performance.now();
+    expect(refusal(() => loadTableFile(file)).message).toMatch(/huge\.v2 is 3221225472 bytes; at most 2147483647 \(2 GiB\) can be loaded/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    rmSync(file);
+  });
+
   it('20M comment lines load as an empty table (it crashed with a RangeError)', () => {
     const file = write('comments.jsonl', Buffer.alloc(20_000_000 * 2, '#\n'));
     const t = loadTableFile(file);

@@ -84,7 +84,8 @@ function oneOrList<T>(v: unknown, f: Field, scalar: boolean, item: (x: unknown, 
   }
   if (v.length === 0) f.fail('an empty list selects nothing and is not "no restriction": leave the field out, or give a value');
   if (v.length > MAX_LIST) f.fail(`${v.length} values; at most ${MAX_LIST}`);
-  const items = v.map((x, i) => item(x, i));
+  const items: T[] = [];
+  for (let i = 0; i < v.length; i++) items.push(item(v[i], i)); // holes too: a sparse list's hole is undefined, refused
   return { clean: items.map((it, i) => cleanOf(it, v[i])), items };
 }
 
@@ -125,7 +126,7 @@ function cidr(v: unknown, f: Field, kind: 'gateway' | 'address', i?: number): Wi
   const pre = prefix as number;
   const clean: Cidr = { af: af as 'inet' | 'inet6', addr: a, prefix: pre };
   if (scope !== undefined) {
-    if (af !== 'inet6') f.fail(`an interface scope (%${show(scope)}) applies to IPv6 only`, i);
+    if (af !== 'inet6') f.fail(`an interface scope (${show(scope)}) applies to IPv6 only`, i);
     clean.ifname = ifname(scope, f, i);
   }
   const compiled = compileCidr(clean, f.at(i));
