@@ -10,6 +10,7 @@ import type { Backend, Cidr, Selection, Snapshot, StateTable } from '../src/inde
 import { validateSelections } from '../src/engine/validate.js';
 import { CT, CT_FLAG, CT_STRIDE, encodeCtRecord } from '../src/backends/conntrack-record.js';
 import { parseIPv4 } from '../src/engine/addr.js';
+import { native } from '../src/native/index.js';
 
 const fixture = (name: string) => new URL(`./fixtures/scenarios/${name}.jsonl`, import.meta.url).pathname;
 const SMALL = new URL('./fixtures/small-table.jsonl', import.meta.url).pathname;
@@ -165,6 +166,14 @@ describe('item 3 (validation side): conntrack marks', () => {
     // A good one selects by (mark & mask) == value.
     const plan = await t.plan([{ mark: { value: 0x100, mask: 0xff00 } }]);
     expect(Array.from(plan.indices)).toEqual([0, 2]);
+  });
+
+  it('the native select refuses them too (the scoped kernel-filter path hands it marks directly)', () => {
+    const snap = ctSnapshot();
+    const run = (mark: { value: number; mask: number }) => native.ctSelect(snap.bytes, 0, 4, [{ mark }], new Int32Array(4), new Uint32Array(4));
+    expect(() => run({ value: 0x100, mask: 0xff })).toThrow(expect.objectContaining({ code: 'E_BAD_INPUT' }));
+    expect(() => run({ value: 0, mask: 0 })).toThrow(expect.objectContaining({ code: 'E_BAD_INPUT' }));
+    expect(run({ value: 0x100, mask: 0xff00 })).toBe(2);
   });
 });
 

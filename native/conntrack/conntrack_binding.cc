@@ -256,7 +256,10 @@ ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v) {
     s.hasMark = true;
     s.mark = U32(m.Get("value"), "ctSelect: mark.value");
     s.markMask = U32(m.Get("mask"), "ctSelect: mark.mask");
-    s.mark &= s.markMask;
+    // Masking the value here turned "0x100/0xff" into "masked mark 0": every entry. Refuse instead,
+    // as validate.ts does; and mask 0 matches every entry whatever the value.
+    if (s.markMask == 0) throw Error(env, EINVAL, "ctSelect: mark mask 0 would match every entry", "E_BAD_INPUT");
+    if (s.mark & ~s.markMask) throw Error(env, EINVAL, "ctSelect: mark value has bits outside its mask: no entry could match", "E_BAD_INPUT");
     any = true;
   }
   if (Present(o, "zone")) {
