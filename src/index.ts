@@ -3,6 +3,7 @@ export { openTable, StateTable, type OpenOptions, type StateTableEvents } from '
 export { buildPlan, plannedStates, type PlannedState } from './engine/plan.js';
 export { executePlan, KILLED, ALREADY_GONE, NOT_ATTEMPTED, FAILURES_LISTED, type ExecuteResult, type KillFailure } from './engine/execute.js';
 export { parseCidr, formatAddr } from './engine/addr.js';
+export { validateSelections, type ValidateTarget, type ValidSelections, type BackendKind } from './engine/validate.js';
 export { PfBackend } from './backends/pf.js';
 export { PfNetlinkBackend } from './backends/pf-netlink.js';
 export { streamSelect, streamPlan } from './engine/streamSelect.js';

@@ -155,9 +155,9 @@ describe('bad input: exit 2, one line on stderr, no report, nothing killed', () 
       // The parser's own words after 'not valid JSON' differ between Node versions.
       new RegExp(`^statekill: ${escapeRe(notJson)} line 2: not valid JSON \\(.+\\)$`)],
     ['--mark with the pf backend', ['kill', '--sim', TWO_TIER, '--mark', '1'],
-      'statekill: --mark does not apply to the pf backend'],
+      'statekill: --mark: applies to conntrack entries only; this is the pf backend'],
     ['no selector at all', ['kill', '--sim', TWO_TIER],
-      'statekill: selection 1: no selector given; refusing to select every state (pfctl -Fs or conntrack -F clears a whole table)'],
+      'statekill: no selector given; refusing to select every state (pfctl -Fs or conntrack -F clears a whole table)'],
     ['a bad --pair-rule', ['kill', '--sim', TWO_TIER, '--gateway', '198.51.100.1', '--pair-rule', 'loose'],
       "statekill: --pair-rule: expected 'kernel' or 'kernel+stack'"],
   ];

@@ -18,7 +18,8 @@ const TABLES: Gen[] = [
   { states: 50_000, seed: 7, profile: 'realistic' },
   { states: 100_000, seed: 42, profile: 'realistic' },
 ];
-// GW_WAN1, GW_WAN1B (same interface), GW_WAN2, both of WAN1's by prefix, fe80::1 (both IPv6 gateways).
+// GW_WAN1, GW_WAN1B (same interface), GW_WAN2, both of WAN1's by prefix, fe80::1 (both IPv6 gateways:
+// the kernel's filter has no scope, so the userland side is forced to take it unscoped too).
 const GATEWAYS = ['198.51.100.1', '198.51.100.254', '203.0.113.1', '198.51.100.0/24', 'fe80::1'];
 
 /** Every state's id as 16 hex digits (the raw bytes), read straight from the export records. */
@@ -65,7 +66,7 @@ describe('userland kill vs the kernel\'s own gateway kill with kill_match', () =
           expect(before.count).toBe(gen.states);
           expect(Buffer.from(beforeTwin.bytes).equals(Buffer.from(before.bytes))).toBe(true);
 
-          const { plan, report } = await userland.kill([{ gateways: [gateway] }], { pair: true, pairRule: 'kernel' });
+          const { plan, report } = await userland.kill([{ gateways: [gateway] }], { pair: true, pairRule: 'kernel', force: text === 'fe80::1' });
           expect(plan.counts.selected).toBeGreaterThan(0);
           expect(plan.counts.paired).toBeGreaterThan(0);
           expect(report.failed).toBe(0);

@@ -102,7 +102,8 @@ describe('engine scenarios on hand-built pf tables', () => {
 
   it('default-routed NAT: no gateway reaches it, the NAT address does, and pairing takes the LAN side', async () => {
     // rt_addr is 0 on every state: the gateway selector finds nothing, whatever the prefix.
-    const none = await run('default-nat', [{ gateways: [gw('198.51.100.1')] }, { gateways: [gw('0.0.0.0/0')] }]);
+    // (A /0 gateway is refused unless forced: it is here on purpose.)
+    const none = await run('default-nat', [{ gateways: [gw('198.51.100.1')] }, { gateways: [gw('0.0.0.0/0')] }], { force: true });
     expect(none.planned).toEqual([]);
     expect(none.killed).toEqual([]);
     expect(counts(none.report)).toEqual({ scanned: 6, selected: 0, paired: 0, ambiguous: 0, killed: 0, alreadyGone: 0, failed: 0, dryRun: false });
@@ -195,8 +196,10 @@ describe('engine scenarios on hand-built pf tables', () => {
     expect(other.killed).toEqual(['03', '04', '06']);
     expect(other.alive).toEqual(['01', '02', '05']);
 
-    // Unscoped, the address alone names both routers: everything goes. This is why the scope matters.
-    const unscoped = await run('link-local', [{ gateways: [gw('fe80::1')] }]);
+    // Unscoped, the address alone names both routers: everything goes. This is why the scope matters,
+    // and why an unscoped link-local gateway is refused unless forced.
+    await expect(run('link-local', [{ gateways: [gw('fe80::1')] }])).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
+    const unscoped = await run('link-local', [{ gateways: [gw('fe80::1')] }], { force: true });
     expect(unscoped.killed).toEqual(['01', '02', '03', '04', '05', '06']);
     expect(unscoped.alive).toEqual([]);
   });

@@ -69,7 +69,7 @@ describe('bad input is rejected and nothing is loaded', () => {
     const t = parseJsonl(readFileSync(FIXTURE, 'utf8'));
     const b = Buffer.from(t.records);
     b[384 * 5 + 264] = 7;
-    rejects(write('af7.v2', b), /record 5: unknown address family 7/);
+    rejects(write('af7.v2', b), /af7\.v2 record 6 \(bytes 1920-2303\): unknown address family 7/);
   });
   it('a duplicate state id loads nothing', () => {
     const sim = createSimKernel({});

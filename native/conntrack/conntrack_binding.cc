@@ -1,5 +1,6 @@
 // N-API glue for the conntrack module: argument checks, typed arrays in and out, errors as
 // StatekillError. Kernel work lives in ctnetlink.cc, selection in select.cc.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <string>
@@ -247,13 +248,47 @@ void ParseCidr(Napi::Env env, const Napi::Value& v, ct::Cidr* c, const char* wha
 bool Present(const Napi::Object& o, const char* k) {
   if (!o.Has(k)) return false;
   Napi::Value v = o.Get(k);
-  if (v.IsUndefined() || v.IsNull()) return false;
-  if (v.IsArray() && v.As<Napi::Array>().Length() == 0) return false;
-  return true;
+  return !v.IsUndefined() && !v.IsNull();
 }
 
 // A selection's values are the caller's input: out of range is E_BAD_INPUT, like the library's checks.
 uint32_t SpecU32(const Napi::Value& v, const std::string& what) { return U32(v, what, "E_BAD_INPUT"); }
+
+// A compiled list (or, from older callers, one bare value) of integers 0..max; never empty.
+template <typename T>
+std::vector<T> Ints(Napi::Env env, const Napi::Value& v, const std::string& what, uint32_t max) {
+  std::vector<T> out;
+  auto one = [&](const Napi::Value& x) {
+    uint32_t n = SpecU32(x, what);
+    if (n > max) BadInput(env, what + " must be 0.." + std::to_string(max));
+    out.push_back(static_cast<T>(n));
+  };
+  if (!v.IsArray()) {
+    one(v);
+    return out;
+  }
+  auto a = v.As<Napi::Array>();
+  if (a.Length() == 0) BadInput(env, what + " is an empty list (that would be no restriction)");
+  for (uint32_t i = 0; i < a.Length(); i++) one(a.Get(i));
+  return out;
+}
+
+std::vector<ct::Cidr> Cidrs(Napi::Env env, const Napi::Value& v, const char* what) {
+  std::vector<ct::Cidr> out;
+  auto one = [&](const Napi::Value& x) {
+    out.emplace_back();
+    ParseCidr(env, x, &out.back(), what);
+  };
+  if (!v.IsArray()) {
+    one(v);
+    return out;
+  }
+  auto a = v.As<Napi::Array>();
+  if (a.Length() == 0) BadInput(env, std::string("ctSelect: ") + what + " is an empty list (that would be no restriction)");
+  for (uint32_t i = 0; i < a.Length(); i++) one(a.Get(i));
+  return out;
+}
+
 
 ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) BadInput(env, "ctSelect: each selection must be an object");
@@ -278,24 +313,30 @@ ct::Spec ParseSpec(Napi::Env env, const Napi::Value& v) {
     s.zone = static_cast<int32_t>(z), any = true;
   }
   if (Present(o, "af")) {
-    uint32_t af = SpecU32(o.Get("af"), "ctSelect: af");
-    if (af != 4 && af != 6) BadInput(env, "ctSelect: af must be 4 or 6");
-    s.af = static_cast<uint8_t>(af), any = true;
+    s.afs = Ints<uint8_t>(env, o.Get("af"), "ctSelect: af", 6);
+    for (uint8_t af : s.afs)
+      if (af != 4 && af != 6) BadInput(env, "ctSelect: af must be 4 or 6");
+    any = true;
   }
-  if (Present(o, "proto")) {
-    uint32_t p = SpecU32(o.Get("proto"), "ctSelect: proto");
-    if (p > 255) BadInput(env, "ctSelect: proto must be 0..255");
-    s.proto = static_cast<int32_t>(p), any = true;
-  }
-  for (auto [k, port] : {std::pair<const char*, int32_t*>{"srcPort", &s.srcPort}, {"dstPort", &s.dstPort}})
-    if (Present(o, k)) {
-      uint32_t p = SpecU32(o.Get(k), std::string("ctSelect: ") + k);
-      if (p > 65535) BadInput(env, std::string("ctSelect: ") + k + " must be 0..65535");
-      *port = static_cast<int32_t>(p), any = true;
-    }
-  if (Present(o, "src")) ParseCidr(env, o.Get("src"), &s.src, "src"), any = true;
-  if (Present(o, "dst")) ParseCidr(env, o.Get("dst"), &s.dst, "dst"), any = true;
+  if (Present(o, "proto")) s.protos = Ints<uint8_t>(env, o.Get("proto"), "ctSelect: proto", 255), any = true;
+  if (Present(o, "srcPort")) s.srcPorts = Ints<uint16_t>(env, o.Get("srcPort"), "ctSelect: srcPort", 65535), any = true;
+  if (Present(o, "dstPort")) s.dstPorts = Ints<uint16_t>(env, o.Get("dstPort"), "ctSelect: dstPort", 65535), any = true;
+  if (Present(o, "src")) s.src = Cidrs(env, o.Get("src"), "src"), any = true;
+  if (Present(o, "dst")) s.dst = Cidrs(env, o.Get("dst"), "dst"), any = true;
   if (Present(o, "replyDst")) ParseCidr(env, o.Get("replyDst"), &s.replyDst, "replyDst"), any = true;
+  if (Present(o, "ids")) {
+    // compile.ts CompiledIds: {id: BigUint64Array, ...}; a conntrack id is CTA_ID (u32).
+    if (!o.Get("ids").IsObject()) Bad(env, "ctSelect: ids must be an object");
+    size_t n;
+    uint64_t* ids = TypedArrayOf<uint64_t>(o.Get("ids").As<Napi::Object>().Get("id"), napi_biguint64_array, "ctSelect: ids.id", &n);
+    if (n == 0) Bad(env, "ctSelect: ids is an empty list (that would be no restriction)");
+    for (size_t i = 0; i < n; i++) {
+      if (ids[i] == 0 || ids[i] > 0xffffffffull) Bad(env, "ctSelect: a conntrack id is 1..0xffffffff");
+      s.ids.push_back(static_cast<uint32_t>(ids[i]));
+    }
+    std::sort(s.ids.begin(), s.ids.end());
+    any = true;
+  }
   if (!any) throw Error(env, EINVAL, "ctSelect: a spec with no criterion would select every entry", "E_BAD_INPUT");
   return s;
 }

@@ -1,5 +1,7 @@
 #include "select.h"
 
+#include <algorithm>
+
 #include "record.h"
 
 namespace sk::ct {
@@ -12,15 +14,31 @@ static bool CidrMatch(const Cidr& c, const uint8_t* rec, size_t off) {
   return true;
 }
 
+template <typename T, typename V>
+static bool AnyOf(const std::vector<T>& l, V v) {
+  for (const T& x : l)
+    if (x == v) return true;
+  return false;
+}
+
+static bool AnyCidr(const std::vector<Cidr>& l, const uint8_t* rec, size_t off) {
+  for (const Cidr& c : l)
+    if (CidrMatch(c, rec, off)) return true;
+  return false;
+}
+
 bool Matches(const Spec& s, const uint8_t* rec) {
-  if (s.af && rec[kAf] != s.af) return false;
-  if (s.proto >= 0 && rec[kProto] != s.proto) return false;
+  if (!s.afs.empty() && !AnyOf(s.afs, rec[kAf])) return false;
+  if (!s.protos.empty() && !AnyOf(s.protos, rec[kProto])) return false;
   if (s.hasMark && (Get<uint32_t>(rec, kMark) & s.markMask) != s.mark) return false;
   if (s.zone >= 0 && Get<uint16_t>(rec, kZone) != s.zone) return false;
-  if (s.srcPort >= 0 && Get<uint16_t>(rec, kOrigSport) != s.srcPort) return false;
-  if (s.dstPort >= 0 && Get<uint16_t>(rec, kOrigDport) != s.dstPort) return false;
-  if (s.src.af && !CidrMatch(s.src, rec, kOrigSrc)) return false;
-  if (s.dst.af && !CidrMatch(s.dst, rec, kOrigDst)) return false;
+  if (!s.ids.empty() &&
+      (!(rec[kFlags] & kHasId) || !std::binary_search(s.ids.begin(), s.ids.end(), Get<uint32_t>(rec, kId))))
+    return false;
+  if (!s.srcPorts.empty() && !AnyOf(s.srcPorts, Get<uint16_t>(rec, kOrigSport))) return false;
+  if (!s.dstPorts.empty() && !AnyOf(s.dstPorts, Get<uint16_t>(rec, kOrigDport))) return false;
+  if (!s.src.empty() && !AnyCidr(s.src, rec, kOrigSrc)) return false;
+  if (!s.dst.empty() && !AnyCidr(s.dst, rec, kOrigDst)) return false;
   if (s.replyDst.af && !CidrMatch(s.replyDst, rec, kReplyDst)) return false;
   return true;
 }

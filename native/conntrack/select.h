@@ -12,15 +12,17 @@ struct Cidr {
   uint8_t mask[16] = {};
 };
 
-// One CompiledSelection (src/engine/compile.ts); every present criterion must hold.
+// One CompiledSelection (src/engine/compile.ts); every present criterion must hold, and the
+// entries of a list OR (an empty list = no restriction; validate.ts never sends one).
 struct Spec {
   bool hasMark = false;
   uint32_t mark = 0, markMask = 0;
   int32_t zone = -1;
-  uint8_t af = 0;
-  int32_t proto = -1;
-  Cidr src, dst, replyDst;  // src/dst: original tuple; replyDst: reply tuple destination
-  int32_t srcPort = -1, dstPort = -1;  // original tuple
+  std::vector<uint8_t> afs, protos;
+  std::vector<Cidr> src, dst;  // original tuple
+  Cidr replyDst;  // reply tuple destination
+  std::vector<uint16_t> srcPorts, dstPorts;  // original tuple
+  std::vector<uint32_t> ids;  // CTA_ID, sorted
 };
 
 bool Matches(const Spec& s, const uint8_t* rec);

@@ -30,7 +30,9 @@ engine::CidrSpec Cidr(const Napi::Value& v) {
   if (!v.IsObject()) throw Error(env, EINVAL, "selection address must be an object", "E_BAD_INPUT");
   Napi::Object o = v.As<Napi::Object>();
   engine::CidrSpec c;
-  uint32_t af = o.Get("af").ToNumber().Uint32Value();
+  Napi::Value afv = o.Get("af");
+  uint32_t af = afv.IsNumber() ? afv.As<Napi::Number>().Uint32Value() : 0;
+  if (af != 4 && af != 6) throw Error(env, EINVAL, "selection address af must be 4 or 6", "E_BAD_INPUT");
   c.af = af == 6 ? pf::kAfInet6 : pf::kAfInet;
   size_t n;
   const uint8_t* a = TypedArrayBytes(o.Get("addr"), "addr", &n);
@@ -39,15 +41,68 @@ engine::CidrSpec Cidr(const Napi::Value& v) {
   const uint8_t* m = TypedArrayBytes(o.Get("mask"), "mask", &n);
   if (n != 16) throw Error(env, EINVAL, "selection mask must be 16 bytes", "E_BAD_INPUT");
   std::memcpy(c.mask, m, 16);
+  for (int i = 0; i < 16; i++) c.addr[i] &= c.mask[i];
   if (o.Get("ifname").IsString()) c.ifname = o.Get("ifname").ToString().Utf8Value();
   return c;
 }
 
+// validate.ts checked every value; these parsers only refuse shapes that would crash or widen.
 std::vector<std::string> Names(const Napi::Value& v) {
   std::vector<std::string> out;
-  if (!v.IsArray()) return out;
+  if (v.IsUndefined()) return out;
+  if (!v.IsArray()) throw Error(v.Env(), EINVAL, "selection interface list must be an array", "E_BAD_INPUT");
   Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() == 0) throw Error(v.Env(), EINVAL, "selection interface list is empty", "E_BAD_INPUT");
   for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).ToString().Utf8Value());
+  return out;
+}
+
+// A compiled list of numbers in [0, max]; undefined = no restriction.
+std::vector<uint32_t> Numbers(const Napi::Value& v, const char* what, double max) {
+  std::vector<uint32_t> out;
+  if (v.IsUndefined()) return out;
+  if (!v.IsArray()) throw Error(v.Env(), EINVAL, std::string("selection ") + what + " must be an array", "E_BAD_INPUT");
+  Napi::Array a = v.As<Napi::Array>();
+  // An empty list would mean "no restriction" below: a widening nobody asked for.
+  if (a.Length() == 0) throw Error(v.Env(), EINVAL, std::string("selection ") + what + " is an empty list", "E_BAD_INPUT");
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value x = a.Get(i);
+    double d = x.IsNumber() ? x.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d <= max) || d != double(uint32_t(d)))
+      throw Error(v.Env(), EINVAL, std::string("selection ") + what + " out of range", "E_BAD_INPUT");
+    out.push_back(uint32_t(d));
+  }
+  return out;
+}
+
+std::vector<engine::CidrSpec> Cidrs(const Napi::Value& v, const char* what) {
+  std::vector<engine::CidrSpec> out;
+  if (v.IsUndefined()) return out;
+  if (!v.IsArray()) throw Error(v.Env(), EINVAL, std::string("selection ") + what + " must be an array", "E_BAD_INPUT");
+  Napi::Array arr = v.As<Napi::Array>();
+  if (arr.Length() == 0) throw Error(v.Env(), EINVAL, std::string("selection ") + what + " is an empty list", "E_BAD_INPUT");
+  for (uint32_t j = 0; j < arr.Length(); j++) out.push_back(Cidr(arr.Get(j)));
+  return out;
+}
+
+std::vector<engine::IdSpec> Ids(const Napi::Value& v) {
+  std::vector<engine::IdSpec> out;
+  if (v.IsUndefined()) return out;
+  Napi::Env env = v.Env();
+  if (!v.IsObject()) throw Error(env, EINVAL, "selection ids must be an object", "E_BAD_INPUT");
+  Napi::Object o = v.As<Napi::Object>();
+  size_t ni, nc, na;
+  uint64_t* id = TypedArrayOf<uint64_t>(o.Get("id"), napi_biguint64_array, "ids.id", &ni);
+  uint32_t* cr = TypedArrayOf<uint32_t>(o.Get("creatorid"), napi_uint32_array, "ids.creatorid", &nc);
+  size_t nb;
+  const uint8_t* any = TypedArrayBytes(o.Get("anyCreator"), "ids.anyCreator", &nb);
+  na = nb;
+  if (nc != ni || na != ni) throw Error(env, EINVAL, "selection ids: lists of different lengths", "E_BAD_INPUT");
+  if (ni == 0) throw Error(env, EINVAL, "selection ids is an empty list", "E_BAD_INPUT");
+  for (size_t i = 0; i < ni; i++) {
+    if (id[i] == 0) throw Error(env, EINVAL, "selection ids: id 0", "E_BAD_INPUT");
+    out.push_back({id[i], cr[i], any[i] != 0});
+  }
   return out;
 }
 
@@ -58,16 +113,17 @@ std::vector<engine::Spec> Specs(const Napi::Value& v, const pf::RecordOffsets& o
   if (a.Length() == 0 || a.Length() > 32) throw Error(env, EINVAL, "between 1 and 32 selections per pass", "E_BAD_INPUT");
   std::vector<engine::Spec> specs(a.Length());
   for (uint32_t i = 0; i < a.Length(); i++) {
+    if (!a.Get(i).IsObject()) throw Error(env, EINVAL, "each selection must be an object", "E_BAD_INPUT");
     Napi::Object s = a.Get(i).As<Napi::Object>();
     engine::Spec& sp = specs[i];
-    auto list = [&](const char* k, std::vector<engine::CidrSpec>* out) {
-      Napi::Value l = s.Get(k);
-      if (!l.IsArray()) return;
-      Napi::Array arr = l.As<Napi::Array>();
-      for (uint32_t j = 0; j < arr.Length(); j++) out->push_back(Cidr(arr.Get(j)));
-    };
-    list("gateways", &sp.gateways);
-    list("natAddrs", &sp.natAddrs);
+    // conntrack-only criteria cannot be answered on pf records: never drop them silently.
+    for (const char* k : {"mark", "zone", "replyDst"})
+      if (!s.Get(k).IsUndefined())
+        throw Error(env, EINVAL, std::string("'") + k + "' does not apply to pf states", "E_BAD_INPUT");
+    sp.gateways = Cidrs(s.Get("gateways"), "gateways");
+    sp.natAddrs = Cidrs(s.Get("natAddrs"), "natAddrs");
+    sp.src = Cidrs(s.Get("src"), "src");
+    sp.dst = Cidrs(s.Get("dst"), "dst");
     sp.interfaces = Names(s.Get("interfaces"));
     sp.rtInterfaces = Names(s.Get("rtInterfaces"));
     bool scoped = false;
@@ -75,22 +131,23 @@ std::vector<engine::Spec> Specs(const Napi::Value& v, const pf::RecordOffsets& o
     if ((scoped || !sp.rtInterfaces.empty()) && o.rt_ifname < 0)
       throw Error(env, ENOTSUP, "these records carry no route-to interface (rt_ifname): cannot scope by it",
                   "E_BAD_INPUT");
-    if (s.Get("af").IsNumber()) sp.af = s.Get("af").ToNumber().Uint32Value() == 6 ? pf::kAfInet6 : pf::kAfInet;
-    if (s.Get("proto").IsNumber()) sp.proto = s.Get("proto").ToNumber().Int32Value();
-    if (s.Get("src").IsObject()) sp.hasSrc = true, sp.src = Cidr(s.Get("src"));
-    if (s.Get("dst").IsObject()) sp.hasDst = true, sp.dst = Cidr(s.Get("dst"));
-    if (s.Get("srcPort").IsNumber()) sp.srcPort = s.Get("srcPort").ToNumber().Int32Value();
-    if (s.Get("dstPort").IsNumber()) sp.dstPort = s.Get("dstPort").ToNumber().Int32Value();
+    for (uint32_t af : Numbers(s.Get("af"), "af", 6)) {
+      if (af != 4 && af != 6) throw Error(env, EINVAL, "selection af must be 4 or 6", "E_BAD_INPUT");
+      sp.anyAf = false;
+      (af == 6 ? sp.inet6 : sp.inet) = true;
+    }
+    for (uint32_t p : Numbers(s.Get("proto"), "proto", 255)) sp.anyProto = false, sp.protos.set(p);
+    for (uint32_t p : Numbers(s.Get("srcPort"), "srcPort", 65535)) sp.srcPorts.push_back(uint16_t(p));
+    for (uint32_t p : Numbers(s.Get("dstPort"), "dstPort", 65535)) sp.dstPorts.push_back(uint16_t(p));
+    sp.rules = Numbers(s.Get("rules"), "rules", 4294967294.0);
+    sp.ids = Ids(s.Get("ids"));
     sp.defaultRouted = s.Get("defaultRouted").IsBoolean() && s.Get("defaultRouted").ToBoolean().Value();
-    if (s.Get("rules").IsArray()) {
-      Napi::Array r = s.Get("rules").As<Napi::Array>();
-      for (uint32_t j = 0; j < r.Length(); j++) sp.rules.push_back(r.Get(j).ToNumber().Uint32Value());
-    }
     if (s.Get("labelRules").IsArray()) {  // rules of the main ruleset the labels resolved to
-      Napi::Array r = s.Get("labelRules").As<Napi::Array>();
-      sp.hasLabelRules = true;
-      for (uint32_t j = 0; j < r.Length(); j++) sp.labelRules.push_back(r.Get(j).ToNumber().Uint32Value());
+      sp.hasLabelRules = true;  // an empty list is a label no rule carries: nothing matches
+      if (s.Get("labelRules").As<Napi::Array>().Length() > 0)
+        sp.labelRules = Numbers(s.Get("labelRules"), "labelRules", 4294967294.0);
     }
+    engine::PrepareSpec(&sp);
   }
   return specs;
 }

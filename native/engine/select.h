@@ -1,6 +1,8 @@
 // Selection kernels over pf records in place (both layouts). One Spec = one Selection compiled
-// in TS (src/engine/compile.ts); fields AND together, list entries OR.
+// in TS (src/engine/compile.ts, validated by src/engine/validate.ts); fields AND together, the
+// entries of a list OR. An empty list means "no restriction" here: validate.ts never sends one.
 #pragma once
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,21 +17,30 @@ struct CidrSpec {
   std::string ifname;  // scope (IPv6 link-local gateway): must equal the state's rt_ifname
 };
 
+struct IdSpec {
+  uint64_t id = 0;  // as printed: the raw id bytes read big-endian
+  uint32_t creatorid = 0;  // raw, as the record holds it (read in host order)
+  bool anyCreator = false;
+};
+
 struct Spec {
-  std::vector<CidrSpec> gateways, natAddrs;
+  std::vector<CidrSpec> gateways, natAddrs, src, dst;
   std::vector<std::string> interfaces, rtInterfaces;
-  uint8_t af = 0;
-  int proto = -1;
-  bool hasSrc = false, hasDst = false;
-  CidrSpec src, dst;
-  int srcPort = -1, dstPort = -1;
+  bool anyAf = true, inet = false, inet6 = false;
+  bool anyProto = true;
+  std::bitset<256> protos;
+  std::vector<uint16_t> srcPorts, dstPorts;
   std::vector<uint32_t> rules;
+  std::vector<IdSpec> ids;  // sorted by id (binary search: a list of thousands stays cheap)
   bool defaultRouted = false;  // rt_addr all zero: no route-to/reply-to next hop (Selection.defaultRouted)
   // Selection.labels resolved to main-ruleset rule numbers: a state matches when it has no anchor
   // and its rule is one of them (none = nothing matches).
   bool hasLabelRules = false;
   std::vector<uint32_t> labelRules;
 };
+
+// Sorts `ids` for MatchRecord; call once per Spec after filling it.
+void PrepareSpec(Spec* s);
 
 // Bit i of the result = record matches specs[i] (at most 32 specs).
 uint32_t MatchRecord(const uint8_t* rec, const pf::RecordOffsets& o, const std::vector<Spec>& specs);

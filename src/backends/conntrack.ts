@@ -231,7 +231,7 @@ export class ConntrackBackend implements Backend {
       const why = this.opts.zone !== undefined || this.opts.af !== undefined
         ? "the kernel's mark flush ignores the backend's zone/family scope"
         : kernelPathRefusal(this.kernel, 'mark', 0);
-      if (why) return done('dump+delete', this.killBySelection({ mark, ...this.scope() }), why);
+      if (why) return done('dump+delete', this.killBySelection({ mark, ...this.scopeSpec() }), why);
       native.ctFlushMark(fd, mark.value, mark.mask);
       return done('kernel-mark', null);
     }
@@ -246,7 +246,7 @@ export class ConntrackBackend implements Backend {
         : this.opts.zone !== undefined
           ? "the kernel's reply-destination flush ignores the backend's zone scope"
           : kernelPathRefusal(this.kernel, 'replyDst', c.af);
-      if (why) return done('dump+delete', this.killBySelection({ replyDst: c, ...this.scope(), af: c.af }), why);
+      if (why) return done('dump+delete', this.killBySelection({ replyDst: c, ...this.scopeSpec(), af: [c.af] }), why);
       native.ctFlushReplyDst(fd, c.af, c.addr);
       return done('kernel-reply-dst', null);
     }
@@ -260,9 +260,15 @@ export class ConntrackBackend implements Backend {
     return s;
   }
 
+  /** scope() as compiled-selection criteria (lists, as validate.ts compiles them). */
+  private scopeSpec(): { zone?: number; af?: (4 | 6)[] } {
+    const { zone, af } = this.scope();
+    return { ...(zone !== undefined ? { zone } : {}), ...(af !== undefined ? { af: [af] } : {}) };
+  }
+
   /** dump (kernel-narrowed by mark/family where given) -> ctSelect -> re-checked delete, counted. */
   private killBySelection(spec: CompiledSelection): KillCounts {
-    const snap = this.dump(spec.mark, { af: spec.af, zone: spec.zone });
+    const snap = this.dump(spec.mark, { af: spec.af?.length === 1 ? spec.af[0] : undefined, zone: spec.zone });
     const idx = new Int32Array(snap.count);
     const k = native.ctSelect(snap.bytes, 0, snap.count, [spec], idx, new Uint32Array(snap.count));
     return this.deleteRecords(snap.bytes, idx.subarray(0, k), new Int32Array(k), [spec]);

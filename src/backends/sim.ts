@@ -1,7 +1,8 @@
 /** Building simulated pf kernels from files, records or the generator. Always explicit. */
 import { badInput } from '../errors.js';
 import { native } from '../native/index.js';
-import { loadTableFile, type TableFormat } from '../table/file.js';
+import { StatekillError } from '../errors.js';
+import { loadTableFile, type LoadedTable, type TableFormat } from '../table/file.js';
 import type { SimKernelHandle, SimKernelOptions } from '../native/types-sim.js';
 
 /**
@@ -56,11 +57,23 @@ export function createSimKernel(src: SimSource = {}): SimKernelHandle {
     sim.load(bytes, stride);
     for (const [rule, l] of labels ?? []) sim.setRuleLabels(rule, l);
   };
-  if (src.file) {
-    const t = loadTableFile(src.file, src.format);
-    put(t.records, t.stride, t.ruleLabels);
-  }
+  if (src.file) loadIntoSim(sim, loadTableFile(src.file, src.format));
   if (src.records) put(src.records.bytes, src.records.stride, src.records.ruleLabels);
   if (src.generate) sim.generate(src.generate);
   return sim;
+}
+
+/**
+ * Loads a table file's records into a simulated kernel. The kernel's refusals name a record by its
+ * index ("record 3: duplicate state"); they are re-worded with the file and its line or record.
+ */
+export function loadIntoSim(sim: SimKernelHandle, t: LoadedTable): void {
+  try {
+    sim.load(t.records, t.stride);
+  } catch (e) {
+    const m = e instanceof StatekillError ? /^record (\d+): (.*)$/s.exec(e.message) : null;
+    if (!m) throw e;
+    throw new StatekillError(`${t.where(Number(m[1]))}: ${m[2]}`, e instanceof StatekillError ? e.errno : 0, 'E_BAD_INPUT');
+  }
+  for (const [rule, l] of t.ruleLabels) sim.setRuleLabels(rule, l);
 }

@@ -4,7 +4,7 @@ import { badInput, isStatekillError } from '../errors.js';
 import type { ConntrackBackend } from '../backends/conntrack.js';
 import type { Selection } from '../engine/types.js';
 import { ExitCode, EXIT_KILL_FAILED } from './main.js';
-import { addSelectOptions, addTableOptions, openTableFrom, saveSimAfter, selectionFrom, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
+import { addSelectOptions, addTableOptions, checkTableOpts, checkedSelection, openTableFrom, saveSimAfter, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
 import { killJson, reportJson, reportText, type Interrupted } from './report.js';
 import { interruptExitCode, isInterrupt, withInterrupts } from './interrupt.js';
 import type { ExecuteResult } from '../engine/execute.js';
@@ -33,16 +33,17 @@ export function register(program: Command): void {
     .option('--progress', 'print "killed N/TOTAL" to stderr after each kill batch')
     .action(async (o: KillOpts) => {
       const backend = o.backend ?? 'pf';
-      const selection = selectionFrom(o, backend);
+      // Everything the user typed is checked before any kernel is opened: bad input reads nothing.
+      checkTableOpts(o);
+      const selection = checkedSelection(o, backend)!.selections[0];
       if (o.pairRule !== 'kernel' && o.pairRule !== 'kernel+stack') throw badInput(`--pair-rule: expected 'kernel' or 'kernel+stack'`);
-      if (o.simSave && !o.sim) throw badInput('--sim-save needs --sim');
       if (o.kernelFilter) return killByKernelFilter(o, selection);
       const workers = workersFrom(o);
       const table = await openTableFrom(o, selection);
       try {
         // SIGINT/SIGTERM stop the kill between batches; what was killed by then is still reported.
         await withInterrupts(async (signal) => {
-          const plan = await table.plan([selection], { pair: o.pair, pairRule: o.pairRule, killAmbiguous: o.killAmbiguous, workers, signal });
+          const plan = await table.plan([selection], { pair: o.pair, pairRule: o.pairRule, killAmbiguous: o.killAmbiguous, workers, signal, force: !!o.force });
           let report: ExecuteResult, stop: Interrupted | undefined;
           try {
             report = await table.execute(plan, {

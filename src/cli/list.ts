@@ -1,9 +1,8 @@
 /** statekill list: states as pfctl -ss prints them, with the same selectors; --json for JSON Lines. */
 import type { Command } from 'commander';
-import { isEmptySelection } from '../engine/compile.js';
 import { stateToJson } from '../table/jsonl.js';
 import { pfctlState } from './pfctl-format.js';
-import { addSelectOptions, addTableOptions, openTableFrom, selectionFrom, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
+import { addSelectOptions, addTableOptions, checkTableOpts, checkedSelection, openTableFrom, ruleLabelsOf, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
 import { decodeCtRecord } from '../backends/conntrack-record.js';
 import type { Snapshot } from '../engine/types.js';
 
@@ -23,16 +22,19 @@ export function register(program: Command): void {
     .option('-v, --verbose', "add pfctl -ss -vv's line: id, creatorid, route-to/reply-to gateway (and origif)")
     .action(async (o: ListOpts) => {
       const backend = o.backend ?? 'pf';
-      const selection = selectionFrom(o, backend);
+      checkTableOpts(o);
+      // No selector at all lists everything; a selector given with a bad or empty value is refused.
+      const selection = checkedSelection(o, backend, { emptyMeansAll: true })?.selections[0];
       const table = await openTableFrom(o, selection);
+      const labels = ruleLabelsOf(table);
       try {
         let snap: Snapshot;
         let indices: Iterable<number>;
-        if (isEmptySelection(selection)) {
+        if (!selection) {
           snap = await table.snapshot();
           indices = { [Symbol.iterator]: function* () { for (let i = 0; i < snap.count; i++) yield i; } };
         } else {
-          const plan = await table.plan([selection], { pair: !!o.pair, workers: workersFrom(o) });
+          const plan = await table.plan([selection], { pair: !!o.pair, workers: workersFrom(o), force: !!o.force });
           snap = table.lastSnapshot!;
           indices = plan.indices;
         }
@@ -40,7 +42,7 @@ export function register(program: Command): void {
         const flush = () => { if (out.length) process.stdout.write(`${out.join('\n')}\n`); out.length = 0; };
         for (const i of indices) {
           if (snap.layout === 'ct') out.push(JSON.stringify(decodeCtRecord(snap.bytes, i)));
-          else out.push(o.json ? JSON.stringify(stateToJson(snap.bytes, i, snap.layout)) : pfctlState(snap, i, o.verbose));
+          else out.push(o.json ? JSON.stringify(stateToJson(snap.bytes, i, snap.layout, labels)) : pfctlState(snap, i, o.verbose));
           if (out.length >= 4096) flush();
         }
         flush();

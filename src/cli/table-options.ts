@@ -2,15 +2,17 @@
  * Options every table-reading command shares: where the states come from (--device, --sim,
  * --backend conntrack) and what to select. Parsing here, once; commands stay thin.
  */
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { StatekillError, badInput } from '../errors.js';
 import { parseCidr } from '../engine/addr.js';
+import { quote } from '../engine/show.js';
 import { openTable, type StateTable } from '../engine/table.js';
-import { SIM_QUIRKS, SIM_VERSIONS, simPersonality } from '../backends/sim.js';
-import { validateLabels } from '../engine/labels.js';
+import { createSimKernel, loadIntoSim, SIM_QUIRKS, SIM_VERSIONS, simPersonality } from '../backends/sim.js';
+import { validateSelections, type BackendKind, type ValidSelections } from '../engine/validate.js';
 import { parseProto } from '../table/records.js';
-import { saveTableFile, type TableFormat } from '../table/file.js';
-import type { Selection } from '../engine/types.js';
+import { loadTableFile, saveTableFile, type TableFormat } from '../table/file.js';
+import type { Selection, StateId } from '../engine/types.js';
 
 export interface TableOpts {
   device?: string;
@@ -25,22 +27,25 @@ export interface TableOpts {
   workers?: string;
 }
 
+/** Every selector collects its values: a repeated selector ORs them (or is refused where one value is all it takes). */
 export interface SelectOpts {
   gateway?: string[];
   natAddr?: string[];
   interface?: string[];
   rtInterface?: string[];
-  af?: string;
-  proto?: string;
-  src?: string;
-  dst?: string;
-  srcPort?: string;
-  dstPort?: string;
+  af?: string[];
+  proto?: string[];
+  src?: string[];
+  dst?: string[];
+  srcPort?: string[];
+  dstPort?: string[];
   rule?: string[];
   label?: string[];
-  mark?: string;
-  zone?: string;
-  replyDst?: string;
+  id?: string[];
+  mark?: string[];
+  zone?: string[];
+  replyDst?: string[];
+  force?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -61,91 +66,201 @@ export function addTableOptions(cmd: Command): Command {
 
 export function addSelectOptions(cmd: Command): Command {
   return cmd
-    .option('--gateway <addr[/len]>', "states routed to this gateway (pf rt_addr); ADDR%IF scopes an IPv6 link-local one; repeatable", collect)
-    .option('--nat-addr <addr[/len]>', 'outbound states leaving with this source address (NAT or the firewall itself); repeatable', collect)
-    .option('--interface <if>', "the state's interface (the original one for floating states); repeatable", collect)
-    .option('--rt-interface <if>', 'route-to interface (FreeBSD 14+ records); repeatable', collect)
-    .addOption(new Option('--af <af>', 'address family').choices(['inet', 'inet6']))
-    .option('--proto <p>', 'protocol name or number')
-    .option('--src <addr[/len]>', 'source (as seen in the state\'s direction)')
-    .option('--dst <addr[/len]>', 'destination')
-    .option('--src-port <n>', 'source port')
-    .option('--dst-port <n>', 'destination port')
-    .option('--rule <n>', 'rule number that created the state; repeatable', collect)
-    .option('--label <label>', 'created by a main-ruleset rule carrying this label (pfctl -k label); repeatable', collect)
-    .option('--mark <value[/mask]>', 'conntrack: (mark & mask) == value')
-    .option('--zone <n>', 'conntrack: zone')
-    .option('--reply-dst <addr[/len]>', 'conntrack: reply-tuple destination (the WAN\'s masquerade address)');
+    .option('--gateway <addr[/len]>', "states routed to this gateway (pf rt_addr); ADDR%IF scopes an IPv6 link-local one (required for fe80::/10)", collect)
+    .option('--nat-addr <addr[/len]>', 'outbound states leaving with this source address (NAT or the firewall itself)', collect)
+    .option('--interface <if>', "the state's interface (the original one for floating states)", collect)
+    .option('--rt-interface <if>', 'route-to interface (FreeBSD 14+ records)', collect)
+    .option('--af <af>', 'address family: inet or inet6', collect)
+    .option('--proto <p>', 'protocol name or number', collect)
+    .option('--src <addr[/len]>', 'source (as seen in the state\'s direction)', collect)
+    .option('--dst <addr[/len]>', 'destination', collect)
+    .option('--src-port <n>', 'source port', collect)
+    .option('--dst-port <n>', 'destination port', collect)
+    .option('--rule <n>', 'rule number that created the state', collect)
+    .option('--label <label>', 'pf: created by a main-ruleset rule carrying this label (any of its labels, exact, as pfctl -k label)', collect)
+    .option('--id <id[/creatorid]>', 'pf: state id in hex as pfctl -ss -vv and list print it, optionally with its creator id; conntrack: the entry id (decimal, or 0x hex)', collect)
+    .option('--mark <value[/mask]>', 'conntrack: (mark & mask) == value (one value)', collect)
+    .option('--zone <n>', 'conntrack: zone (one value)', collect)
+    .option('--reply-dst <addr[/len]>', 'conntrack: reply-tuple destination, the WAN\'s masquerade address (one value)', collect)
+    .option('--force', 'accept a /0 prefix, host bits below the prefix length, or an unscoped link-local gateway');
 }
 
-function int(v: string, what: string, min: number, max: number): number {
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw badInput(`${what}: '${v}' is not a number`);
-  const n = Number(v);
-  if (n < min || n > max) throw badInput(`${what}: ${v} out of range ${min}-${max}`);
-  return n;
+/** A decimal or 0x-hex integer: syntax only; ranges are validate.ts's. */
+function int(v: string, what: string): number {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw badInput(`${what}: ${quote(v)} is not a number`);
+  return Number(v);
 }
 
-export function selectionFrom(o: SelectOpts, backend: 'pf' | 'conntrack'): Selection {
+function only(values: string[] | undefined, flag: string): string | undefined {
+  if (values && values.length > 1) throw badInput(`${flag} takes one value (given ${values.length} times)`);
+  return values?.[0];
+}
+
+/** pf: ID[/CREATORID] in hex, as pfctl -k id reads it (sscanf "%jx/%x") and pfctl -ss -vv prints it. */
+function stateId(v: string, backend: BackendKind): StateId {
+  if (backend === 'conntrack') {
+    if (!/^(0x[0-9a-f]{1,8}|\d{1,10})$/i.test(v)) throw badInput(`--id: ${quote(v)} is not a conntrack entry id (decimal, or 0x hex)`);
+    return { id: BigInt(v) };
+  }
+  const m = v.match(/^(?:0x)?([0-9a-f]{1,16})(?:\/(?:0x)?([0-9a-f]{1,8}))?$/i);
+  if (!m) throw badInput(`--id: ${quote(v)} is not ID[/CREATORID] (up to 16 and 8 hex digits, as pfctl -ss -vv prints them)`);
+  const id: StateId = { id: BigInt(`0x${m[1]}`) };
+  if (m[2] !== undefined) id.creatorid = parseInt(m[2], 16);
+  return id;
+}
+
+/**
+ * The CLI's own layer: strings into a Selection, syntax only. An option given with an empty value
+ * is a value (refused by the parsers or by validate.ts), never "absent".
+ */
+export function selectionFrom(o: SelectOpts, backend: BackendKind): Selection {
   const s: Selection = {};
-  const pfOnly = { gateway: o.gateway, natAddr: o.natAddr, interface: o.interface, rtInterface: o.rtInterface, rule: o.rule, label: o.label };
-  const ctOnly = { mark: o.mark, zone: o.zone, replyDst: o.replyDst };
-  for (const [k, v] of Object.entries(backend === 'pf' ? ctOnly : pfOnly))
-    if (v !== undefined) throw badInput(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to the ${backend} backend`);
-  if (o.gateway) s.gateways = o.gateway.map((g) => parseCidr(g, '--gateway'));
-  if (o.natAddr) s.natAddrs = o.natAddr.map((g) => parseCidr(g, '--nat-addr'));
-  if (o.interface) s.interfaces = o.interface;
-  if (o.rtInterface) s.rtInterfaces = o.rtInterface;
-  if (o.af) s.af = o.af as 'inet' | 'inet6';
-  if (o.proto !== undefined) {
-    const p = parseProto(o.proto);
-    if (p === undefined) throw badInput(`--proto: unknown protocol '${o.proto}'`);
-    s.proto = p;
+  const one = <T>(values: string[] | undefined, f: (v: string) => T): T | T[] | undefined =>
+    values === undefined ? undefined : values.length === 1 ? f(values[0]) : values.map(f);
+  if (o.gateway !== undefined) s.gateways = o.gateway.map((g) => parseCidr(g, '--gateway'));
+  if (o.natAddr !== undefined) s.natAddrs = o.natAddr.map((g) => parseCidr(g, '--nat-addr'));
+  if (o.interface !== undefined) s.interfaces = [...o.interface];
+  if (o.rtInterface !== undefined) s.rtInterfaces = [...o.rtInterface];
+  if (o.af !== undefined) s.af = one(o.af, (v) => v as 'inet');
+  if (o.proto !== undefined)
+    s.proto = one(o.proto, (v) => {
+      const p = parseProto(v);
+      if (p === undefined) throw badInput(`--proto: unknown protocol ${quote(v)}`);
+      return p;
+    });
+  if (o.src !== undefined) s.src = one(o.src, (v) => parseCidr(v, '--src'));
+  if (o.dst !== undefined) s.dst = one(o.dst, (v) => parseCidr(v, '--dst'));
+  if (o.srcPort !== undefined) s.srcPort = one(o.srcPort, (v) => int(v, '--src-port'));
+  if (o.dstPort !== undefined) s.dstPort = one(o.dstPort, (v) => int(v, '--dst-port'));
+  if (o.rule !== undefined) s.rules = o.rule.map((r) => int(r, '--rule'));
+  if (o.label !== undefined) s.labels = [...o.label];
+  if (o.id !== undefined) s.ids = o.id.map((v) => stateId(v, backend));
+  const mark = only(o.mark, '--mark');
+  if (mark !== undefined) {
+    const m = mark.match(/^([^/]*)(?:\/([^/]*))?$/);
+    if (!m) throw badInput(`--mark: ${quote(mark)} is not VALUE[/MASK]`);
+    s.mark = { value: int(m[1], '--mark'), mask: m[2] === undefined ? 0xffffffff : int(m[2], '--mark mask') };
   }
-  if (o.src) s.src = parseCidr(o.src, '--src');
-  if (o.dst) s.dst = parseCidr(o.dst, '--dst');
-  if (o.srcPort) s.srcPort = int(o.srcPort, '--src-port', 0, 65535);
-  if (o.dstPort) s.dstPort = int(o.dstPort, '--dst-port', 0, 65535);
-  if (o.rule) s.rules = o.rule.map((r) => int(r, '--rule', 0, 0x7fffffff));
-  if (o.label) s.labels = validateLabels(o.label, backend, '--label');
-  if (o.mark) {
-    const [v, m] = o.mark.split('/');
-    s.mark = { value: int(v, '--mark', 0, 0xffffffff), mask: m === undefined ? 0xffffffff : int(m, '--mark mask', 1, 0xffffffff) };
-  }
-  if (o.zone) s.zone = int(o.zone, '--zone', 0, 65535);
-  if (o.replyDst) s.replyDst = parseCidr(o.replyDst, '--reply-dst');
+  const zone = only(o.zone, '--zone');
+  if (zone !== undefined) s.zone = int(zone, '--zone');
+  const replyDst = only(o.replyDst, '--reply-dst');
+  if (replyDst !== undefined) s.replyDst = parseCidr(replyDst, '--reply-dst');
   return s;
+}
+
+/**
+ * The selection the options give, through the library's one validation point (named by flags),
+ * before any kernel is opened. `undefined` when no selector was given at all (list: everything).
+ */
+export function checkedSelection(o: SelectOpts, backend: BackendKind, opts: { emptyMeansAll?: boolean } = {}): ValidSelections | undefined {
+  const s = selectionFrom(o, backend);
+  if (opts.emptyMeansAll && Object.keys(s).length === 0) return undefined;
+  return validateSelections([s], { backend, force: !!o.force, cli: true });
+}
+
+function nonEmpty(v: string | undefined, flag: string): string | undefined {
+  if (v === '') throw badInput(`${flag}: an empty value is not a ${flag === '--netns' ? 'namespace (leave --netns out for this one)' : 'path'}`);
+  return v;
+}
+
+/** Options naming paths and namespaces: an empty value is refused, never "the default". */
+export function checkTableOpts(o: TableOpts): void {
+  nonEmpty(o.device, '--device');
+  nonEmpty(o.sim, '--sim');
+  nonEmpty(o.simSave, '--sim-save');
+  nonEmpty(o.netns, '--netns');
+  if (o.simSave !== undefined) {
+    if (o.sim === undefined) throw badInput('--sim-save needs --sim');
+    checkWritable(o.simSave, '--sim-save');
+  }
+  workersFrom(o);
+}
+
+/**
+ * Refuses an output path that cannot be written, before anything is read or killed: an existing
+ * one must be a regular file that opens for writing; a new one is created and removed again (what
+ * proves a directory writable, even for root). A file that still fails to take the data later
+ * (/proc/version) is a one-line error then.
+ */
+export function checkWritable(path: string, what: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined;
+  }
+  try {
+    if (st) {
+      if (!st.isFile()) throw badInput(`${what}: ${quote(path)} exists and is not a regular file`);
+      closeSync(openSync(path, 'r+'));
+    } else {
+      closeSync(openSync(path, 'wx'));
+      unlinkSync(path);
+    }
+  } catch (e) {
+    if (e instanceof StatekillError) throw e;
+    throw badInput(`${what}: cannot write ${quote(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * The main ruleset's rule labels, for JSON Lines output (the state records carry none): read from
+ * the kernel (a --sim file's labels were loaded into the simulated kernel's rules). None where the
+ * backend has no rules (conntrack) or the kernel does not answer the rule commands.
+ */
+export function ruleLabelsOf(table: StateTable): Map<number, string[]> | undefined {
+  if (!table.backend.ruleLabels) return undefined;
+  try {
+    return table.ruleLabels();
+  } catch {
+    return undefined; // states are still listed and saved, without labels
+  }
 }
 
 /** --sim-save: the simulated kernel lives only in this process, so keep what the command left. */
 export async function saveSimAfter(o: TableOpts, table: StateTable): Promise<void> {
-  if (!o.simSave) return;
-  if (!o.sim) throw badInput('--sim-save needs --sim');
+  if (o.simSave === undefined) return;
+  if (o.sim === undefined) throw badInput('--sim-save needs --sim');
   const snap = await table.snapshot();
-  saveTableFile(o.simSave, snap.bytes, snap.count, snap.layout, 'jsonl');
+  saveTableFile(o.simSave, snap.bytes, snap.count, snap.layout, 'jsonl', ruleLabelsOf(table));
 }
 
 export function workersFrom(o: TableOpts): number | undefined {
-  return o.workers === undefined ? undefined : int(o.workers, '--workers', 0, 64);
+  if (o.workers === undefined) return undefined;
+  const n = int(o.workers, '--workers');
+  if (n > 64) throw badInput(`--workers: ${n} out of range 0-64`);
+  return n;
+}
+
+function single<T>(v: T | T[] | undefined): T | undefined {
+  return Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : v;
 }
 
 /** Opens what the options name. A missing /dev/pf is an error; the simulator is never a fallback. */
 export async function openTableFrom(o: TableOpts, sel?: Selection): Promise<StateTable> {
+  checkTableOpts(o);
   const workers = workersFrom(o);
   if (o.backend === 'conntrack') {
-    if (o.sim || o.device) throw badInput('--sim and --device are pf options; the conntrack backend reads the running kernel');
+    if (o.sim !== undefined || o.device !== undefined) throw badInput('--sim and --device are pf options; the conntrack backend reads the running kernel');
     return openTable({
-      conntrack: { netns: o.netns, af: sel?.af, zone: sel?.zone, readFilter: sel?.mark ? { mark: sel.mark } : undefined },
+      conntrack: { netns: o.netns, af: single(sel?.af), zone: sel?.zone, readFilter: sel?.mark ? { mark: sel.mark } : undefined },
       workers,
     });
   }
-  if (o.sim && o.device) throw badInput('--sim and --device exclude each other');
+  if (o.netns !== undefined) throw badInput('--netns applies to --backend conntrack');
+  if (o.sim !== undefined && o.device !== undefined) throw badInput('--sim and --device exclude each other');
   const transport = o.transport;
-  if (o.sim) return openTable({ sim: { file: o.sim, format: o.simFormat, ...simPersonality(o.simVersion ?? '14', o.simQuirk) }, workers, transport });
+  if (o.sim !== undefined) {
+    const t = loadTableFile(o.sim, o.simFormat);
+    const sim = createSimKernel(simPersonality(o.simVersion ?? '14', o.simQuirk));
+    loadIntoSim(sim, t);
+    return openTable({ sim, workers, transport });
+  }
   if (o.simQuirk) throw badInput('--sim-quirk needs --sim');
   try {
     return await openTable({ device: o.device ?? '/dev/pf', workers, transport });
   } catch (e) {
-    if (e instanceof StatekillError && !o.device && (e.code === 'ENOENT' || e.code === 'ENODEV' || e.code === 'ENXIO'))
+    if (e instanceof StatekillError && o.device === undefined && (e.code === 'ENOENT' || e.code === 'ENODEV' || e.code === 'ENXIO'))
       throw new StatekillError(`${e.message}. To run against the simulated kernel, name a table with --sim FILE (or try \`statekill demo\`)`, e.errno, e.code);
     throw e;
   }

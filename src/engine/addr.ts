@@ -1,6 +1,7 @@
 /** Address and prefix parsing into the 16-byte network-order form the kernels use. */
 import { isIPv4, isIPv6 } from 'node:net';
 import { badInput } from '../errors.js';
+import { quote } from './show.js';
 import type { Cidr } from './types.js';
 
 export function parseIPv4(s: string, out = new Uint8Array(16)): Uint8Array {
@@ -29,8 +30,13 @@ export function parseIPv6(s: string, out = new Uint8Array(16)): Uint8Array {
   return out;
 }
 
-/** Text address (no prefix) to {af, bytes}; undefined when it is not an address. */
+/**
+ * Text address (no prefix, no scope) to {af, bytes}; undefined when it is not an address. node's
+ * isIPv6 accepts a zone id ("fe80::1%igb0", even "fe80::1%1.2.3.4", which the dotted-quad expansion
+ * below would turn into fe80::1:304): an address with a scope is not an address here.
+ */
 export function parseAddr(s: string): { af: 'inet' | 'inet6'; bytes: Uint8Array } | undefined {
+  if (typeof s !== 'string' || s.length > 64 || s.includes('%')) return undefined;
   if (isIPv4(s)) return { af: 'inet', bytes: parseIPv4(s) };
   if (isIPv6(s)) return { af: 'inet6', bytes: parseIPv6(s) };
   return undefined;
@@ -60,13 +66,13 @@ export function formatAddr(af: 'inet' | 'inet6', b: Uint8Array, off = 0): string
  */
 export function parseCidr(text: string, what = 'address'): Cidr {
   const m = text.match(/^([^/%]+)(?:%([A-Za-z0-9_.-]{1,15}))?(?:\/(\d{1,3}))?$/);
-  if (!m) throw badInput(`${what}: cannot parse '${text}' (expected ADDR, ADDR/LEN or ADDR%IFNAME)`);
+  if (!m) throw badInput(`${what}: cannot parse ${quote(text)} (expected ADDR, ADDR/LEN or ADDR%IFNAME)`);
   const a = parseAddr(m[1]);
-  if (!a) throw badInput(`${what}: '${m[1]}' is not an IPv4 or IPv6 address`);
+  if (!a) throw badInput(`${what}: ${quote(m[1])} is not an IPv4 or IPv6 address`);
   const max = a.af === 'inet' ? 32 : 128;
   const prefix = m[3] === undefined ? max : Number(m[3]);
-  if (!(prefix >= 0 && prefix <= max)) throw badInput(`${what}: prefix length ${m[3]} out of range 0-${max} in '${text}'`);
-  if (m[2] && a.af !== 'inet6') throw badInput(`${what}: an interface scope (%${m[2]}) only applies to IPv6 in '${text}'`);
+  if (!(prefix >= 0 && prefix <= max)) throw badInput(`${what}: prefix length ${m[3]} out of range 0-${max} in ${quote(text)}`);
+  if (m[2] && a.af !== 'inet6') throw badInput(`${what}: an interface scope (%${m[2]}) only applies to IPv6 in ${quote(text)}`);
   const c: Cidr = { af: a.af, addr: formatAddr(a.af, a.bytes), prefix };
   if (m[2]) c.ifname = m[2];
   return c;

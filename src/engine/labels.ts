@@ -13,20 +13,6 @@ import type { Selection } from './types.js';
 /** PF_RULE_LABEL_SIZE is 64 with the terminating NUL. */
 export const MAX_LABEL_BYTES = 63;
 
-/** The one check of `labels` (the library boundary calls it; A's validateSelections wires it in). */
-export function validateLabels(labels: unknown, backend: 'pf' | 'conntrack', what = 'labels'): string[] | undefined {
-  if (labels === undefined) return undefined;
-  if (backend !== 'pf') throw badInput(`${what}: rule labels are a pf selector (conntrack entries carry none)`);
-  if (!Array.isArray(labels) || labels.length === 0) throw badInput(`${what}: expected a non-empty list of labels`);
-  for (const l of labels) {
-    if (typeof l !== 'string' || l.length === 0) throw badInput(`${what}: a label must be a non-empty string`);
-    if (l.includes('\0')) throw badInput(`${what}: a label cannot contain NUL`);
-    const bytes = Buffer.byteLength(l, 'utf8');
-    if (bytes > MAX_LABEL_BYTES) throw badInput(`${what}: label '${l.slice(0, 70)}' is ${bytes} bytes; pf keeps at most ${MAX_LABEL_BYTES}`);
-  }
-  return labels as string[];
-}
-
 /** Rule numbers (main ruleset) carrying any of `labels`, ascending. */
 export function rulesWithLabels(ruleLabels: Map<number, string[]>, labels: string[]): number[] {
   const want = new Set(labels);
@@ -43,7 +29,8 @@ export function resolveLabels(selections: Selection[], read: (() => Map<number, 
   if (!selections.some((s) => s.labels !== undefined)) return selections.map(() => undefined);
   if (!read) throw badInput('labels: this backend cannot read rule labels (pf only)');
   const rules = read();
-  return selections.map((s) => (s.labels === undefined ? undefined : rulesWithLabels(rules, validateLabels(s.labels, 'pf')!)));
+  // validate.ts checked the labels (the one validation point).
+  return selections.map((s) => (s.labels === undefined ? undefined : rulesWithLabels(rules, s.labels)));
 }
 
 /** string[][] (index = rule number) as a map, rules without labels left out. */

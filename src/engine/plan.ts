@@ -4,9 +4,10 @@
  */
 import { native } from '../native/index.js';
 import { CT, CT_STRIDE } from '../backends/conntrack-record.js';
-import { compileSelection } from './compile.js';
+import { badInput } from '../errors.js';
 import { applyLabelRules } from './labels.js';
 import { selectStates, workersFor, type Selected } from './select.js';
+import { checkSelectedIds, checkSnapshot, validatePlanOptions, validateSelections, type BackendKind, type ValidSelections } from './validate.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 const REASON_SELECTED = 0;
@@ -28,14 +29,31 @@ function gatherIds(snap: Snapshot, indices: Int32Array): { ids?: BigUint64Array;
   return { ids, creatorids };
 }
 
+/** Plans `selections` (untrusted: validated here) against a snapshot. */
 export async function buildPlan(snap: Snapshot, selections: Selection[], opts: PlanOptions = {},
   phasesMs: Record<string, number> = {}, labelRules?: (number[] | undefined)[]): Promise<Plan> {
-  const specs = selections.map((s, i) => compileSelection(s, i));
-  applyLabelRules(specs, selections, labelRules); // resolved against the kernel's rules beforehand
+  validatePlanOptions(opts);
+  const backend: BackendKind = snap.layout === 'ct' ? 'conntrack' : 'pf';
+  const valid = validateSelections(selections, { backend, force: opts.force, hasRouteInfo: backend === 'pf' ? snap.hasRouteInfo : undefined });
+  return planValidated(snap, valid, opts, phasesMs, labelRules);
+}
+
+/**
+ * buildPlan for selections validateSelections already passed (StateTable.plan validates before
+ * reading). `labelRules`: per selection, the main-ruleset rules its labels resolved to
+ * (labels.ts resolveLabels, read from the table's kernel); required when a selection has labels.
+ */
+export async function planValidated(snap: Snapshot, valid: ValidSelections, opts: PlanOptions = {},
+  phasesMs: Record<string, number> = {}, labelRules?: (number[] | undefined)[]): Promise<Plan> {
+  checkSnapshot(valid, snap);
+  if (valid.selections.some((s) => s.labels !== undefined) && !labelRules)
+    throw badInput("labels: resolve them against the table's rules first (StateTable.plan does; buildPlan takes them as labelRules)");
+  applyLabelRules(valid.compiled, valid.selections, labelRules);
   const t = performance.now();
-  const sel = await selectStates(snap, specs, workersFor(snap.count, opts.workers), opts.signal);
+  const sel = await selectStates(snap, valid.compiled, workersFor(snap.count, opts.workers), opts.signal);
+  checkSelectedIds(valid, snap, sel);
   phasesMs.select = performance.now() - t;
-  return planFromSelected(snap, sel, selections, opts, phasesMs);
+  return planFromSelected(snap, sel, valid.selections, opts, phasesMs);
 }
 
 /** pair -> plan for a selection already made (buildPlan's second half; streamSelect selects per chunk). */
@@ -132,4 +150,18 @@ export function* plannedStates(plan: Plan): Generator<PlannedState> {
   if (!plan.killAmbiguous && plan.ambiguousIds && plan.ambiguousCreatorids)
     for (let i = 0; i < plan.ambiguous.length; i++)
       yield { id: idHex(plan.ambiguousIds[i]), creatorid: plan.ambiguousCreatorids[i].toString(16).padStart(8, '0'), reason: 'ambiguous' };
+}
+
+/**
+ * Refuses a plan whose indices do not name, in `snap`, the very states it was made for: a plan from
+ * another table or snapshot would kill whatever sits at those indices there.
+ */
+export function assertPlanFits(plan: Plan, snap: Snapshot): void {
+  const other = () => badInput('execute: this plan was not made from this table\'s snapshot; plan again on this table');
+  if (plan.layout !== snap.layout || plan.scanned !== snap.count || !(plan.indices instanceof Int32Array)) throw other();
+  for (const i of plan.indices) if (i < 0 || i >= snap.count) throw other();
+  if (!plan.ids || !plan.creatorids || plan.ids.length !== plan.indices.length || plan.creatorids.length !== plan.indices.length) throw other();
+  const again = gatherIds(snap, plan.indices);
+  for (let i = 0; i < plan.indices.length; i++)
+    if (again.ids![i] !== plan.ids[i] || again.creatorids![i] !== plan.creatorids[i]) throw other();
 }

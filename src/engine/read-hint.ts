@@ -7,7 +7,7 @@
  *   parsed PF_ST_AF into the proto filter (requests.cc sends PROTO after AF anyway);
  * - a protocol, except ICMP/ICMPv6 (af-to translates one into the other): a partner's lookup key
  *   has the selected state's protocol, and pf filters on the wire key's;
- * - an address (one selection with src/dst): GETSTATES keeps a state when any of its four key
+ * - an address (one selection with exactly one src or dst prefix; lists OR, validate.ts): GETSTATES keeps a state when any of its four key
  *   addresses (wire and stack, both ends) matches. Every selected state matches (src/dst is its
  *   wire key). Its partner is found by a key made of the selected state's stack key (outbound) or
  *   wire key (inbound), and every candidate partner carries that key's addresses; so the partner
@@ -16,26 +16,25 @@
  *   (translated, so absent from the stack key) fails it, and the plan is redone on a full read.
  * Never the interface (partners are on the other one; pf's filter sees floating states as "all").
  */
-import { compileCidr } from './compile.js';
-import type { PlanOptions, ReadHint, Selection, Snapshot } from './types.js';
+import type { CompiledSelection } from './compile.js';
+import type { PlanOptions, ReadHint, Snapshot } from './types.js';
 
 const ICMP = 1;
 const ICMPV6 = 58;
 
-function same<T>(values: (T | undefined)[]): T | undefined {
-  return values.every((v) => v !== undefined && v === values[0]) ? values[0] : undefined;
-}
-
-export function readHintFor(selections: Selection[]): ReadHint {
+export function readHintFor(selections: CompiledSelection[]): ReadHint {
   const hint: ReadHint = {};
-  const proto = same(selections.map((s) => s.proto));
+  // Selections are validated and compiled (validate.ts): lists OR, so a hint comes only from a
+  // criterion that allows exactly one value.
+  const protos = selections.map((s) => (s.proto?.length === 1 ? s.proto[0] : undefined));
+  const proto = protos.every((p) => p === protos[0]) ? protos[0] : undefined;
   if (proto !== undefined && proto !== ICMP && proto !== ICMPV6) hint.proto = proto;
   if (selections.length === 1) {
-    const end = selections[0].src ?? selections[0].dst;
+    const s = selections[0];
+    const end = s.src?.length === 1 ? s.src[0] : s.dst?.length === 1 ? s.dst[0] : undefined;
     if (end) {
-      const c = compileCidr(end, 'read hint');
-      hint.addr = c.addr;
-      hint.mask = c.mask;
+      hint.addr = end.addr;
+      hint.mask = end.mask;
     }
   }
   return hint;

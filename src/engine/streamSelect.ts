@@ -7,11 +7,11 @@ import type { PfNetlinkBackend } from '../backends/pf-netlink.js';
 import { DEFAULT_CHUNK_RECORDS } from '../backends/pf-netlink.js';
 import type { PfNetlinkReadFilter } from '../native/types-netlink.js';
 import { StatekillError } from '../errors.js';
-import { compileSelection } from './compile.js';
 import { planFromSelected } from './plan.js';
 import { applyLabelRules, resolveLabels } from './labels.js';
 import { looksShort, shortReadError } from './preflight.js';
 import { selectStates, type Selected } from './select.js';
+import { checkSelectedIds, checkSnapshot, validateSelections } from './validate.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 export interface StreamSelectOptions {
@@ -20,6 +20,8 @@ export interface StreamSelectOptions {
   /** Records per chunk (default 65536; selectStates splits each chunk into >= 16k ranges). */
   chunkRecords?: number;
   filter?: PfNetlinkReadFilter;
+  /** As PlanOptions.force: accept /0 prefixes, host bits and unscoped link-local gateways. */
+  force?: boolean;
   signal?: AbortSignal;
 }
 
@@ -33,13 +35,16 @@ export interface StreamSelectResult {
   readMs: number;
   /** From the request until every chunk's selection was back. */
   totalMs: number;
+  /** The validated copies of the selections. */
+  selections: Selection[];
 }
 
 /** Streams the table and selects chunk by chunk; indices in the result refer to the whole snapshot. */
 export async function streamSelect(backend: PfNetlinkBackend, selections: Selection[],
   opts: StreamSelectOptions = {}): Promise<StreamSelectResult> {
-  const specs = selections.map((s, i) => compileSelection(s, i));
-  applyLabelRules(specs, selections, resolveLabels(selections, () => backend.ruleLabels()));
+  const valid = validateSelections(selections, { backend: 'pf', force: opts.force });
+  const specs = valid.compiled;
+  applyLabelRules(specs, valid.selections, resolveLabels(valid.selections, () => backend.ruleLabels()));
   // The preflight (preflight.ts): the kernel's counter before and after an unfiltered stream.
   const before = opts.filter ? undefined : backend.status();
   // Inline unless asked: a 64k-record chunk selects in about a millisecond in C++, next to tens of
@@ -54,6 +59,7 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
     for await (const c of backend.readChunks(opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS, { filter: opts.filter })) {
       opts.signal?.throwIfAborted();
       if (firstChunkMs < 0) firstChunkMs = performance.now() - t0;
+      checkSnapshot(valid, c.snapshot);
       if (c.snapshot.count > 0) {
         const offset = c.offset;
         // Not awaited here: the next chunk is read while workers select this one.
@@ -90,6 +96,7 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
     masks.set(p.masks, o);
     o += p.indices.length;
   }
+  checkSelectedIds(valid, whole, { indices, masks });
   return {
     snapshot: whole,
     selected: { indices, masks },
@@ -97,6 +104,7 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
     firstChunkMs,
     readMs,
     totalMs: performance.now() - t0,
+    selections: valid.selections,
   };
 }
 
@@ -105,6 +113,6 @@ export async function streamPlan(backend: PfNetlinkBackend, selections: Selectio
   opts: StreamSelectOptions & PlanOptions = {}): Promise<{ plan: Plan; snapshot: Snapshot; stream: StreamSelectResult }> {
   const stream = await streamSelect(backend, selections, opts);
   const phasesMs: Record<string, number> = { read: stream.readMs, firstChunk: stream.firstChunkMs, select: stream.totalMs };
-  const plan = planFromSelected(stream.snapshot, stream.selected, selections, opts, phasesMs);
+  const plan = planFromSelected(stream.snapshot, stream.selected, stream.selections, opts, phasesMs);
   return { plan, snapshot: stream.snapshot, stream };
 }

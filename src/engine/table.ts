@@ -9,11 +9,12 @@ import { createSimKernel, type SimSource } from '../backends/sim.js';
 import { asAbortError, badInput, refuseIfAborted } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
-import { buildPlan } from './plan.js';
+import { assertPlanFits, planValidated } from './plan.js';
 import { closeSelectPool, warmSelectPool } from './select.js';
 import { hintFilters, partnersInRead, readHintFor } from './read-hint.js';
 import { readVerified } from './preflight.js';
 import { resolveLabels } from './labels.js';
+import { validatePlanOptions, validateSelections, type BackendKind } from './validate.js';
 import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, ReadHint, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
@@ -48,6 +49,9 @@ export interface StateTableEvents {
 
 export class StateTable extends EventEmitter<StateTableEvents> {
   private last?: Snapshot;
+  // Each plan remembers the snapshot its indices point into, per table: a plan from another table
+  // (or a copy of a plan) is refused, never executed against this table's records.
+  private readonly plans = new WeakMap<Plan, Snapshot>();
 
   constructor(readonly backend: Backend) {
     super();
@@ -55,6 +59,11 @@ export class StateTable extends EventEmitter<StateTableEvents> {
 
   describe(): BackendDescription {
     return this.backend.describe();
+  }
+
+  /** Which selections apply here: pf (device or simulated) or conntrack. */
+  get kind(): BackendKind {
+    return this.backend.describe().backend === 'conntrack' ? 'conntrack' : 'pf';
   }
 
   /** The snapshot the last read (or plan) used: the records a plan's indices point into. */
@@ -80,16 +89,20 @@ export class StateTable extends EventEmitter<StateTableEvents> {
     return this.backend.ruleLabels();
   }
 
-  /** Reads a fresh snapshot and plans against it. Nothing is killed. */
+  /**
+   * Validates the selections (validate.ts: before anything is read), reads a fresh snapshot and
+   * plans against it. Nothing is killed.
+   */
   async plan(selections: Selection[], opts: PlanOptions = {}): Promise<Plan> {
-    if (!Array.isArray(selections) || selections.length === 0) throw badInput('plan: at least one selection is needed');
+    validatePlanOptions(opts);
+    const valid = validateSelections(selections, { backend: this.kind, force: opts.force });
     refuseIfAborted(opts.signal, 'plan'); // before anything is read
-    const labelRules = resolveLabels(selections, this.backend.ruleLabels?.bind(this.backend));
+    const labelRules = resolveLabels(valid.selections, this.backend.ruleLabels?.bind(this.backend));
     const t = performance.now();
-    const hint = readHintFor(selections);
+    const hint = readHintFor(valid.compiled);
     let snap = await this.snapshot(hint);
     let phasesMs: Record<string, number> = { read: performance.now() - t };
-    let plan = await asAbortError(opts.signal, 'plan', () => buildPlan(snap, selections, opts, phasesMs, labelRules));
+    let plan = await asAbortError(opts.signal, 'plan', () => planValidated(snap, valid, opts, phasesMs, labelRules));
     // A kernel-filtered read stands only where it provably holds every partner (read-hint.ts);
     // otherwise (a NAT/WAN address, a kernel filtering differently) the plan is redone on a full,
     // preflighted read.
@@ -97,20 +110,25 @@ export class StateTable extends EventEmitter<StateTableEvents> {
       const t2 = performance.now();
       snap = await this.snapshot();
       phasesMs = { read: phasesMs.read + performance.now() - t2 };
-      plan = await asAbortError(opts.signal, 'plan', () => buildPlan(snap, selections, opts, phasesMs, labelRules));
+      plan = await asAbortError(opts.signal, 'plan', () => planValidated(snap, valid, opts, phasesMs, labelRules));
     }
-    plansSnapshots.set(plan, snap);
+    this.plans.set(plan, snap);
     for (const phase of ['select', 'pair', 'plan'] as const) this.emit('phase', { phase, ms: phasesMs[phase] });
     return plan;
   }
 
   /**
-   * Kills what the plan lists, by (id, creatorid); states gone meanwhile count as already gone. An
+   * Kills what the plan lists, by (id, creatorid); states gone meanwhile count as already gone.
+   * Only a plan this table made: pf ids are never reused, so a plan older than the last read is
+   * still exact there; conntrack reuses entry ids (CTA_ID), so there only the latest plan runs. An
    * abort stops between batches: StatekillError ABORT_ERR whose `report` is what was done.
    */
   async execute(plan: Plan, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
-    const snap = plansSnapshots.get(plan);
-    if (!snap) throw badInput('execute: this plan was not made by this table');
+    const snap = this.plans.get(plan);
+    if (!snap) throw badInput('execute: this plan was not made by this table (plan again on this table)');
+    if (snap.layout === 'ct' && snap !== this.last)
+      throw badInput('execute: this conntrack plan is older than the table\'s last read; entry ids may have been reused since: plan again');
+    assertPlanFits(plan, snap); // the plan's fields were not changed since planning
     const r = await executePlan(this.backend, snap, plan, {
       ...opts,
       onProgress: (p) => {
@@ -138,9 +156,6 @@ export class StateTable extends EventEmitter<StateTableEvents> {
     await closeSelectPool();
   }
 }
-
-// Plans stay plain objects; the snapshot they index into is remembered beside them.
-const plansSnapshots = new WeakMap<Plan, Snapshot>();
 
 export async function openTable(opts: OpenOptions = {}): Promise<StateTable> {
   const table = await openBackend(opts);

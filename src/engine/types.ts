@@ -30,7 +30,26 @@ export interface Cidr {
   ifname?: string;
 }
 
-/** Ports match when equal (pf's PF_OP_EQ). */
+export type Af = 'inet' | 'inet6';
+
+/** One value, or a non-empty list whose entries OR together. */
+export type OneOrMore<T> = T | T[];
+
+/**
+ * A state by id. pf: `id` is the state id as `pfctl -ss -vv` and statekill print it (the raw id
+ * bytes read as a big-endian number), `creatorid` the 32-bit creator id as statekill lists it;
+ * without one, any creator (refused where two creators share the id). conntrack: `id` is CTA_ID.
+ */
+export interface StateId {
+  id: bigint;
+  creatorid?: number;
+}
+
+/**
+ * What to select. Fields AND together; the entries of a list OR. Every field is validated at the
+ * library boundary (src/engine/validate.ts): an empty, mistyped, out-of-range or inapplicable value
+ * is E_BAD_INPUT, never "absent". Ports match when equal (pf's PF_OP_EQ).
+ */
 export interface Selection {
   /** Label shown in plans and reports ("gateway WAN_DHCP"). */
   name?: string;
@@ -45,19 +64,19 @@ export interface Selection {
    * to another, live gateway (two gateways on one WAN). ct: not applicable.
    */
   defaultRouted?: true;
-  /** pf: the state's interface (the original one for floating states); ct: unused. */
+  /** pf: the state's interface (the original one for floating states). */
   interfaces?: string[];
   /** pf: route-to interface (`rt_ifname`, 14.x records). */
   rtInterfaces?: string[];
-  af?: 'inet' | 'inet6';
+  af?: OneOrMore<Af>;
   /** IP protocol number. */
-  proto?: number;
+  proto?: OneOrMore<number>;
   /** Source/destination as seen in the state's direction (pf: wire key, as pf's own kill filter). */
-  src?: Cidr;
-  dst?: Cidr;
-  srcPort?: number;
-  dstPort?: number;
-  /** pf: rule number that created the state. */
+  src?: OneOrMore<Cidr>;
+  dst?: OneOrMore<Cidr>;
+  srcPort?: OneOrMore<number>;
+  dstPort?: OneOrMore<number>;
+  /** pf: rule number that created the state (0..4294967294; 0xffffffff is pf's "no rule"). */
   rules?: number[];
   /**
    * pf: created by a rule of the main ruleset carrying any of these labels (pfctl -k label: any of
@@ -65,7 +84,9 @@ export interface Selection {
    * labels its policy-routing rules `gw=<tier>:<group>` (util.inc make_rule_label_string). ct: n/a.
    */
   labels?: string[];
-  /** ct: (mark & mask) == value. */
+  /** States by id (pf: id + creator id, like `pfctl -k id`; conntrack: CTA_ID). */
+  ids?: StateId[];
+  /** ct: (mark & mask) == value; value has no bits outside mask, mask is not 0. */
   mark?: { value: number; mask: number };
   /** ct: conntrack zone. */
   zone?: number;
@@ -89,6 +110,11 @@ export interface PlanOptions {
    * 4). Any count gives the identical plan.
    */
   workers?: number;
+  /**
+   * Accept prefixes that are usually typos or accidents: /0 (every address of the family) and host
+   * bits set below the prefix length (198.51.100.1/24). Default false: refused with E_BAD_INPUT.
+   */
+  force?: boolean;
   signal?: AbortSignal;
 }
 

@@ -3,10 +3,10 @@
  * or raw record dumps of either ABI (pf_state_export 384 B, pfsync_state 242 B), told apart by
  * size and the export records' version field. Truncated dumps are rejected, nothing is loaded.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { StatekillError, badInput } from '../errors.js';
 import { native } from '../native/index.js';
-import { parseJsonl, jsonLines } from './jsonl.js';
+import { parseJsonlBytes, jsonLines } from './jsonl.js';
 import { PF_STATE_VERSION_13, PF_STATE_VERSION_14 } from './records.js';
 import type { RecordLayout } from '../engine/types.js';
 
@@ -18,14 +18,53 @@ export interface LoadedTable {
   count: number;
   ruleLabels: Map<number, string[]>;
   format: TableFormat;
+  /** Where record i came from, for messages: "t.jsonl line 7" or "t.bin record 3 (bytes 768-1151)". */
+  where(i: number): string;
 }
 
+/**
+ * The largest table file read: one Buffer (and one pf state read) holds at most 2 GiB. A raw dump
+ * that large is about 5.5M export records; JSON Lines of 5M states fit too.
+ */
+export const MAX_TABLE_FILE_BYTES = 0x7fffffff;
+
+/**
+ * Reads a whole regular file. A FIFO would block forever and /dev/zero never ends (it grew to
+ * 19.7 GB once), so anything but a regular file is refused before the first byte, as is a file
+ * beyond MAX_TABLE_FILE_BYTES. O_NONBLOCK keeps the open itself from waiting on a FIFO's writer.
+ */
 function readOrFail(path: string): Buffer {
+  let fd: number;
   try {
-    return readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new StatekillError(`cannot read table file ${path}: ${err.code ?? err.message}`, 2, 'E_BAD_INPUT');
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const kind = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device'
+        : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw badInput(`table file ${path} is ${kind}: a table must be a regular file`);
+    }
+    if (st.size > MAX_TABLE_FILE_BYTES)
+      throw badInput(`table file ${path} is ${st.size} bytes; at most ${MAX_TABLE_FILE_BYTES} (2 GiB) can be loaded`);
+    const buf = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const n = readSync(fd, buf, got, st.size - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== st.size) throw badInput(`table file ${path} changed while it was read (${got} of ${st.size} bytes)`);
+    return buf;
+  } catch (e) {
+    if (e instanceof StatekillError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    throw new StatekillError(`cannot read table file ${path}: ${err.code ?? err.message}`, 2, 'E_BAD_INPUT');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -46,13 +85,16 @@ export function loadTableFile(path: string, format?: TableFormat): LoadedTable {
   const data = readOrFail(path);
   const fmt = format ?? detectFormat(path, data);
   if (fmt === 'jsonl') {
-    const t = parseJsonl(data.toString('utf8'), path);
-    return { records: t.records, stride: 384, count: t.count, ruleLabels: t.ruleLabels, format: fmt };
+    const t = parseJsonlBytes(data, path);
+    return { records: t.records, stride: 384, count: t.count, ruleLabels: t.ruleLabels, format: fmt, where: (i) => `${path} line ${t.lines[i]}` };
   }
   const stride = fmt === 'pf-export' ? 384 : 242;
   if (data.length % stride !== 0)
     throw badInput(`${path}: ${data.length} bytes is not a whole number of ${stride}-byte records (truncated dump?)`);
-  return { records: new Uint8Array(data.buffer, data.byteOffset, data.length), stride, count: data.length / stride, ruleLabels: new Map(), format: fmt };
+  return {
+    records: new Uint8Array(data.buffer, data.byteOffset, data.length), stride, count: data.length / stride, ruleLabels: new Map(), format: fmt,
+    where: (i) => `${path} record ${i + 1} (bytes ${i * stride}-${(i + 1) * stride - 1})`,
+  };
 }
 
 /** Re-encode records in the other ABI by passing them through a simulated kernel of that era. */
@@ -67,14 +109,40 @@ export function convertRecords(records: Uint8Array, from: 384 | 242, to: 384 | 2
   return out.subarray(0, r.bytes);
 }
 
-export function saveTableFile(path: string, records: Uint8Array, count: number, layout: RecordLayout, format: TableFormat): void {
-  if (format === 'jsonl') {
-    const lines: string[] = [];
-    for (const l of jsonLines(records, count, layout)) lines.push(l);
-    writeFileSync(path, lines.length ? `${lines.join('\n')}\n` : '');
-    return;
-  }
+/**
+ * Writes a table. `ruleLabels` (rule number -> labels) adds each state's `labels` to JSON Lines
+ * (the records themselves carry none). A write that fails is E_BAD_INPUT naming the path.
+ */
+export function saveTableFile(path: string, records: Uint8Array, count: number, layout: RecordLayout, format: TableFormat,
+  ruleLabels?: Map<number, string[]>): void {
   const from = layout === 'pf-1301' ? 242 : 384;
-  const to = format === 'pf-1301' ? 242 : 384;
-  writeFileSync(path, convertRecords(records.subarray(0, count * from), from, to));
+  const raw = format === 'jsonl' ? undefined : convertRecords(records.subarray(0, count * from), from, format === 'pf-1301' ? 242 : 384);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'w');
+    if (raw) {
+      writeAll(fd, raw);
+    } else {
+      // In batches: millions of lines joined at once would pass V8's largest string.
+      let batch: string[] = [];
+      for (const l of jsonLines(records, count, layout, ruleLabels)) {
+        batch.push(l);
+        if (batch.length === 4096) {
+          writeAll(fd, Buffer.from(`${batch.join('\n')}\n`));
+          batch = [];
+        }
+      }
+      if (batch.length) writeAll(fd, Buffer.from(`${batch.join('\n')}\n`));
+    }
+  } catch (e) {
+    if (e instanceof StatekillError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    throw new StatekillError(`cannot write ${path}: ${err.code ?? err.message}`, 2, 'E_BAD_INPUT');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, b: Uint8Array): void {
+  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
 }

@@ -86,6 +86,14 @@ export interface DecodedState {
 }
 
 const PRIV = 376; // statekill's private block in pf_state_export.spare
+/** 14.x export records carry the u16 state_flags at 272 (BE); older ones only its low byte. */
+function stateFlags(dv: DataView, b: Uint8Array, o: PfOffsets, layout: RecordLayout): number {
+  if (layout === 'pf-export' && dv.getBigUint64(o.version, true) === PF_STATE_VERSION_14) return dv.getUint16(STATE_FLAGS_U16, false);
+  return b[o.stateFlags];
+}
+
+/** pf_state_export (14.x): `state_flags` u16, BE (pf-abi.md 2.11). */
+export const STATE_FLAGS_U16 = 272;
 
 export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayout): DecodedState {
   const o = offsetsFor(layout);
@@ -107,7 +115,8 @@ export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayo
     };
   }) as DecodedState['key'];
   const rtZero = b.subarray(o.rtAddr, o.rtAddr + (rtAf === 'inet' ? 4 : 16)).every((x) => x === 0);
-  const s32 = (off: number) => dv.getInt32(off, false);
+  // u32 rule numbers, 0xffffffff = none (-1 here).
+  const s32 = (off: number) => { const v = dv.getUint32(off, false); return v === 0xffffffff ? -1 : v; };
   const counters = (off: number): [bigint, bigint] =>
     layout === 'pf-export'
       ? [dv.getBigUint64(off, true), dv.getBigUint64(off + 8, true)]
@@ -129,6 +138,6 @@ export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayo
     rule: s32(o.rule), anchor: s32(o.anchor), nat_rule: s32(o.natRule),
     creation: dv.getUint32(o.creation, false), expire: dv.getUint32(o.expire, false),
     packets: counters(o.packets), bytes: counters(o.bytes),
-    timeout: b[o.timeout], state_flags: b[o.stateFlags], log: b[o.log],
+    timeout: b[o.timeout], state_flags: stateFlags(dv, b, o, layout), log: b[o.log],
   };
 }
