@@ -116,9 +116,9 @@ describe('#13: --id ID[/CREATORID] (pfctl -k id)', () => {
     expect(await wouldKill('--sim', SMALL, '--id', '0000000000000003/0badc0de', '--id', '0x7/0x12345678')).toEqual(['03', '04', '07', '08']);
     expect(await wouldKill('--sim', SMALL, '--id', '7/0badc0de')).toEqual([]);
     // What list prints is what --id takes.
-    const line = (await cli('list', '--sim', SMALL, '--id', '5')).stdout.trim();
-    expect(line).toMatch(/ id 0000000000000005\/0badc0de$/);
-    expect(await wouldKill('--sim', SMALL, '--id', line.split(' id ')[1], '--no-pair')).toEqual(['05']);
+    const m = /^ {3}id: ([0-9a-f]{16}) creatorid: ([0-9a-f]{8})/m.exec((await cli('list', '-v', '--sim', SMALL, '--id', '5')).stdout);
+    expect(m?.slice(1)).toEqual(['0000000000000005', '0badc0de']);
+    expect(await wouldKill('--sim', SMALL, '--id', `${m![1]}/${m![2]}`, '--no-pair')).toEqual(['05']);
   });
   it('refuses id 0, creator id 0 and malformed ids', async () => {
     await Promise.all(['0', '0/0badc0de', '1/0', '1/', '/1', 'x', '1/2/3', '12345678901234567', '1/123456789', '-1']

@@ -14,7 +14,8 @@ import { PfNetlinkBackend } from '../src/backends/pf-netlink.js';
 import { createSimKernel } from '../src/backends/sim.js';
 import { openTable, plannedStates } from '../src/index.js';
 import { closeSelectPool } from '../src/engine/select.js';
-import { validateLabels } from '../src/engine/labels.js';
+import { validateSelections } from '../src/engine/validate.js';
+import type { Selection } from '../src/engine/types.js';
 import { decodeState } from '../src/table/records.js';
 import type { SimKernelHandle } from '../src/native/types-sim.js';
 
@@ -123,8 +124,10 @@ describe('selecting by label, against the kernel\'s own label kill (pfctl -k lab
 
 describe('validation and the CLI', () => {
   it('labels: non-empty strings of at most 63 bytes, pf only', () => {
+    const validateLabels = (labels: unknown, backend: 'pf' | 'conntrack') =>
+      validateSelections([{ labels } as Selection], { backend }).selections[0].labels;
     expect(validateLabels(['gw:WAN1'], 'pf')).toEqual(['gw:WAN1']);
-    for (const bad of [[], [''], ['x'.repeat(64)], ['é'.repeat(32)], ['a\0b'], [5]])
+    for (const bad of [[], [''], ['x'.repeat(64)], ['é'.repeat(32)], ['a\0b'], [5], 'gw:WAN1'])
       expect(() => validateLabels(bad, 'pf'), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'E_BAD_INPUT' }));
     expect(validateLabels(['x'.repeat(63)], 'pf')).toHaveLength(1);
     expect(() => validateLabels(['a'], 'conntrack')).toThrow(expect.objectContaining({ code: 'E_BAD_INPUT' }));
