@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
 import { openTable, type StateTable } from '../src/engine/table.js';
 import type { Plan } from '../src/engine/types.js';
-import { decodeCtRecord } from '../src/backends/conntrack-record.js';
+import { CT, CT_STRIDE, decodeCtRecord } from '../src/backends/conntrack-record.js';
+import { endianness } from 'node:os';
 import { ctNamespace, netnsUnavailable } from './conntrack-netns.js';
 import { dumpAll, entryRecords, insertEntries, tupleKey, type EntrySpec } from './conntrack-fill.js';
 
@@ -59,7 +60,7 @@ describe.skipIf(why !== null)('a stale conntrack plan never kills re-created ent
 
   for (const zone of [0, 7]) {
     for (let run = 1; run <= 3; run++) {
-      it(`plan WAN1, re-create every flow on WAN2 (zone ${zone}), execute: none of them dies (run ${run})`, async () => {
+      it(`plan WAN1, re-create every flow on WAN2 (zone ${zone}), execute: none of them dies (run ${run})`, async (ctx) => {
         native.ctFlushAll(fd());
         insertEntries(fd(), flows(WAN1, zone));
         const table = await openTable({ conntrack: { netns: ns } });
@@ -77,8 +78,10 @@ describe.skipIf(why !== null)('a stale conntrack plan never kills re-created ent
             reused = dumpAll(fd()).filter((e) => planned.has(e.id)).length;
           }
           console.log(`conntrack-stale-plan: zone ${zone} run ${run}: ${reused} of ${N} re-created entries got a planned id back`);
-          // The premise: the ids alone cannot tell these entries from the planned ones.
-          expect(reused, 'no re-created entry got its old CTA_ID back: the test proves nothing').toBeGreaterThan(0);
+          // The premise: the ids alone cannot tell these entries from the planned ones. Other tests'
+          // conntrack entries share the slab (any namespace), so on a busy machine no old memory may
+          // come back: then this run proves nothing and says so (the in-place test below always does).
+          if (reused === 0) ctx.skip('no re-created entry got its old CTA_ID back (the machine is busy); see the in-place test');
           const r = await table.execute(plan);
           expect(r).toMatchObject({ killed: 0, alreadyGone: N, failed: 0 });
         } finally {
@@ -90,6 +93,30 @@ describe.skipIf(why !== null)('a stale conntrack plan never kills re-created ent
       });
     }
   }
+
+  it('an entry that kept its CTA_ID but no longer matches the selection is not killed (deterministic)', async () => {
+    // The kernel's entries carry WAN2's mark; the snapshot says WAN1 (as when a plan was made before
+    // the flow was re-marked or re-created in its old memory). Same tuple, same zone, same id: only
+    // the re-check of the selection against the kernel's entry can refuse the delete.
+    native.ctFlushAll(fd());
+    insertEntries(fd(), flows(WAN2));
+    const table = await openTable({ conntrack: { netns: ns } });
+    try {
+      const snap = await table.snapshot();
+      expect(snap.count).toBe(N);
+      const dv = new DataView(snap.bytes.buffer, snap.bytes.byteOffset, snap.bytes.byteLength);
+      for (let i = 0; i < N; i++) dv.setUint32(i * CT_STRIDE + CT.mark, WAN1.mark | 0x5, endianness() === 'LE');
+      const indices = Int32Array.from({ length: N }, (_, i) => i);
+      const out = new Int32Array(N);
+      table.backend.kill(snap, indices, out, SELECT);
+      expect([...out].every((x) => x === 1)).toBe(true); // already gone: not the entry the plan saw
+    } finally {
+      await table.close();
+    }
+    const left = dumpAll(fd());
+    expect(left).toHaveLength(N);
+    expect(left.every((e) => (e.mark & 0xff00) === WAN2.mark)).toBe(true);
+  });
 
   it('a plan whose entries are unchanged still kills every one of them', async () => {
     native.ctFlushAll(fd());
