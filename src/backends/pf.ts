@@ -78,6 +78,11 @@ export class PfBackend implements Backend {
     this.dev.killByIds(ids, creators, out);
   }
 
+  /** By the (id, creatorid) a plan gathered: raw bytes as exported, passed back unchanged. */
+  killIds(ids: BigUint64Array, creatorids: Uint32Array, out: Int32Array): void {
+    this.dev.killByIds(ids, creatorids, out);
+  }
+
   flush(ifname?: string, killMatch = false): number {
     return this.dev.flush(ifname, killMatch);
   }

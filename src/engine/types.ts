@@ -107,6 +107,13 @@ export interface Plan {
 
 export interface ExecuteOptions {
   dryRun?: boolean;
+  /**
+   * pf: let the kernel's own gateway kill (rt_addr + kill_match, FreeBSD 13.1+) remove the part of
+   * the plan it removes exactly, and kill only the rest by id (default true; used only where exact,
+   * see src/engine/kill-fast.ts). It also kills states created after the read on that gateway.
+   * false: every planned state by (id, creatorid).
+   */
+  pfFilterKill?: boolean;
   /** States per native kill call (default 16384). */
   batch?: number;
   signal?: AbortSignal;
@@ -160,6 +167,11 @@ export interface Backend {
   describe(): BackendDescription;
   read(hint?: ReadHint): Promise<Snapshot>;
   kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array): void;
+  /**
+   * Kills by the (id, creatorid) a plan gathered, without reading the snapshot (pf). Preferred
+   * over kill() where present: a reused read buffer can then never be read for a kill.
+   */
+  killIds?(ids: BigUint64Array, creatorids: Uint32Array, out: Int32Array): void;
   /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
   flush(): number;
   close(): void;
