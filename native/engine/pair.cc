@@ -42,8 +42,8 @@ class WantTable {
     entries_.reserve(maxEntries);
   }
 
-  uint32_t Intern(const pf::KeyCmp& k, uint8_t dir) {
-    uint64_t h = WantHash(k, dir);
+  // The entry for (k, dir) with hash h, created if new.
+  uint32_t Intern(const pf::KeyCmp& k, uint8_t dir, uint64_t h) {
     uint32_t tag = uint32_t(h >> 32);
     size_t b = h & mask_;
     for (; slots_[b]; b = (b + 1) & mask_) {
@@ -60,11 +60,15 @@ class WantTable {
     return e;
   }
 
-  // The entry a record with lookup key `k` in direction `dir` answers, or kNone.
-  uint32_t Find(const pf::KeyCmp& k, uint8_t dir) const {
-    uint64_t h = WantHash(k, dir);
+  // False when no entry has hash h (the bit filter); true means "maybe".
+  bool MayHave(uint64_t h) const {
     size_t bit = (h >> 20) & bitMask_;
-    if (!(bits_[bit >> 6] >> (bit & 63) & 1)) return kNone;
+    return bits_[bit >> 6] >> (bit & 63) & 1;
+  }
+  void Prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
+
+  // The entry a record with lookup key `k` (hash h) in direction `dir` answers, or kNone.
+  uint32_t Find(const pf::KeyCmp& k, uint8_t dir, uint64_t h) const {
     uint32_t tag = uint32_t(h >> 32);
     for (size_t b = h & mask_; slots_[b]; b = (b + 1) & mask_) {
       if (uint32_t(slots_[b] >> 32) != tag) continue;
@@ -83,6 +87,16 @@ class WantTable {
   size_t mask_ = 0, bitMask_ = 0;
   uint8_t dirs_ = 0;
 };
+
+// Block size and prefetch distance of the two passes (tried 8-32 and 8-16 on 1M states: flat).
+constexpr size_t kBlock = 16, kAhead = 8;
+
+// The lines of a record the passes read: id, the keys, direction/af/proto.
+void PrefetchRecord(const uint8_t* rec, const pf::RecordOffsets& o) {
+  __builtin_prefetch(rec + o.id);
+  __builtin_prefetch(rec + o.key + 40);
+  __builtin_prefetch(rec + o.direction);
+}
 
 uint64_t IdOf(const uint8_t* rec, const pf::RecordOffsets& o) {
   uint64_t v;
@@ -105,14 +119,34 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
   std::vector<uint32_t> wantOf(nsel * rules);  // [s * rules + rule]: rule 0 = pf's, 1 = the other key
   r.selectedId.resize(nsel);
   r.selectedCreator.resize(nsel);
-  for (size_t s = 0; s < nsel; s++) {
-    const uint8_t* rec = base + size_t(selected[s]) * o.stride;
-    r.selectedId[s] = IdOf(rec, o);
-    r.selectedCreator[s] = CreatorOf(rec, o);
-    for (size_t k = 0; k < rules; k++) {
-      pf::KeyCmp key;
-      uint8_t dir = pf::OppositeKey(rec, o, k == 1, &key);
-      wantOf[s * rules + k] = table.Intern(key, dir);
+  // In blocks: hashes first, with the slots they land on prefetched, then the inserts; records
+  // are prefetched a few selected states ahead. (Measured on 1M bench states: 80 -> 45 ms.)
+  {
+    struct Want {
+      uint64_t h;
+      pf::KeyCmp k;
+      uint8_t dir;
+    };
+    Want block[kBlock * 2];
+    for (size_t s0 = 0; s0 < nsel; s0 += kBlock) {
+      size_t end = std::min(nsel, s0 + kBlock), nw = 0;
+      for (size_t s = s0; s < end; s++) {
+        if (s + kAhead < nsel) PrefetchRecord(base + size_t(selected[s + kAhead]) * o.stride, o);
+        const uint8_t* rec = base + size_t(selected[s]) * o.stride;
+        r.selectedId[s] = IdOf(rec, o);
+        r.selectedCreator[s] = CreatorOf(rec, o);
+        for (size_t k = 0; k < rules; k++) {
+          Want& w = block[nw++];
+          w.dir = pf::OppositeKey(rec, o, k == 1, &w.k);
+          if (k == 1 && w.k == block[nw - 2].k) {  // untranslated state: both rules want one key
+            w.h = block[nw - 2].h;
+            continue;
+          }
+          w.h = WantHash(w.k, w.dir);
+          table.Prefetch(w.h);
+        }
+      }
+      for (size_t j = 0; j < nw; j++) wantOf[s0 * rules + j] = table.Intern(block[j].k, block[j].dir, block[j].h);
     }
   }
   std::vector<Entry>& entries = table.entries();
@@ -121,27 +155,50 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
   // matches) holds at most one item per record: linear whatever the duplicates.
   std::vector<std::pair<uint32_t, int32_t>> extra;
   std::vector<std::pair<uint64_t, uint32_t>> extraIds;
-  for (size_t i = 0; i < count; i++) {
-    const uint8_t* rec = base + i * o.stride;
-    uint8_t dir = rec[o.direction];
-    if (!table.WantsDirection(dir) || (dir != pf::kDirIn && dir != pf::kDirOut)) continue;
-    pf::KeyCmp k;
-    pf::LoadKey(rec, o, pf::LookupSlotFor(dir), &k);
-    uint32_t e = table.Find(k, dir);
-    if (e == kNone) continue;
+  auto hit = [&](uint32_t e, int32_t i, const uint8_t* rec) {
     Entry& w = entries[e];
     if (++w.matches == 1) {
-      w.first = int32_t(i);
+      w.first = i;
       w.firstId = IdOf(rec, o);
       w.firstCreator = CreatorOf(rec, o);
-      continue;
+      return;
     }
     if (w.matches == 2) {
       extra.emplace_back(e, w.first);
       extraIds.emplace_back(w.firstId, w.firstCreator);
     }
-    extra.emplace_back(e, int32_t(i));
+    extra.emplace_back(e, i);
     extraIds.emplace_back(IdOf(rec, o), CreatorOf(rec, o));
+  };
+  // In blocks, as above: records that pass the bit filter get their slot prefetched, then the
+  // block is probed. (1M bench states: 95 -> 55 ms with the record prefetch.)
+  struct Probe {
+    uint64_t h;
+    pf::KeyCmp k;
+    int32_t i;
+    uint8_t dir;
+  };
+  Probe block[kBlock];
+  for (size_t i0 = 0; i0 < count; i0 += kBlock) {
+    size_t n = 0, end = std::min(count, i0 + kBlock);
+    for (size_t i = i0; i < end; i++) {
+      const uint8_t* rec = base + i * o.stride;
+      if (i + kAhead < count) PrefetchRecord(rec + kAhead * o.stride, o);
+      uint8_t dir = rec[o.direction];
+      if (!table.WantsDirection(dir) || (dir != pf::kDirIn && dir != pf::kDirOut)) continue;
+      Probe& p = block[n];
+      pf::LoadKey(rec, o, pf::LookupSlotFor(dir), &p.k);
+      p.h = WantHash(p.k, dir);
+      if (!table.MayHave(p.h)) continue;
+      table.Prefetch(p.h);
+      p.i = int32_t(i);
+      p.dir = dir;
+      n++;
+    }
+    for (size_t j = 0; j < n; j++) {
+      uint32_t e = table.Find(block[j].k, block[j].dir, block[j].h);
+      if (e != kNone) hit(e, block[j].i, base + size_t(block[j].i) * o.stride);
+    }
   }
 
   // Which answer each selected state takes; partners each once, never a selected state.
