@@ -20,6 +20,7 @@
  * What differs from the exact path: pf's filter also kills states created after the read that match
  * the gateway (and their unique partners); a count that disagrees with the plan is reported.
  */
+import { badInput, StatekillError } from '../errors.js';
 import { compileCidr } from './compile.js';
 import type { PairNative } from '../native/types-engine.js';
 import type { PfKillFilterArg } from '../native/types-pf.js';
@@ -217,4 +218,40 @@ export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKi
     report: { path: 'kernel-filter', filters: part.filters.length, planned: part.planned, counted, countMatches, alsoKillsNewStates: true },
     rest,
   };
+}
+
+/** What `killByKernelRule` did: a count only (pf's gateway kill lists nothing). */
+export interface KernelRuleKill {
+  killed: number;
+  /** Gateway filter requests sent (one per distinct prefix). */
+  filters: number;
+  /** The kernel path, e.g. DIOCKILLSTATESNV or netlink KILLSTATES. */
+  path: string;
+  ms: number;
+  /** What this mode leaves alive, by design. */
+  left: string;
+}
+
+export const KERNEL_RULE_LEFT =
+  "partners pf's rule cannot see are left alive (port-forwards and other states paired only by the stack key), " +
+  'and so are states reached only by a NAT address; nothing is listed, and states created on the gateway meanwhile die too';
+
+/**
+ * pf's own gateway kill and nothing else (`pfctl -M -k gateway -k ADDR` per gateway): no read, no
+ * plan, no list. For selections of gateways alone; anything else is refused (E_BAD_INPUT).
+ * `killMatch` false kills the gateway's states without their partners.
+ */
+export function killByKernelRule(backend: Backend, selections: Selection[], killMatch = true): KernelRuleKill {
+  if (!Array.isArray(selections) || selections.length === 0) throw badInput('kernel rule kill: at least one selection is needed');
+  const filters = new Map<string, GatewayFilter>();
+  selections.forEach((s, i) => {
+    const r = gatewayFiltersOf(s, i);
+    if ('why' in r) throw badInput(`kernel rule kill: ${r.why}; use the planned kill`);
+    for (const f of r.filters) filters.set(`${f.af}/${Buffer.from(f.rtAddr.addr).toString('hex')}/${Buffer.from(f.rtAddr.mask).toString('hex')}`, f);
+  });
+  const unavailable = filterKillUnavailable(backend);
+  if (unavailable) throw new StatekillError(`kernel rule kill: ${unavailable}`, 95, 'ENOTSUP');
+  const t = performance.now();
+  const killed = runFilterKill(backend, { filters: [...filters.values()], killMatch, inFilter: new Uint8Array(0), planned: 0 });
+  return { killed, filters: filters.size, path: backend.describe().paths.killByFilter, ms: performance.now() - t, left: KERNEL_RULE_LEFT };
 }

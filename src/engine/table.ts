@@ -9,6 +9,7 @@ import { createSimKernel, type SimSource } from '../backends/sim.js';
 import { badInput } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
+import { killByKernelRule, type KernelRuleKill } from './kill-fast.js';
 import { buildPlan } from './plan.js';
 import { closeSelectPool, warmSelectPool } from './select.js';
 import { readHintFor } from './read-hint.js';
@@ -93,6 +94,16 @@ export class StateTable extends EventEmitter {
   async kill(selections: Selection[], opts: PlanOptions & ExecuteOptions = {}): Promise<{ plan: Plan; report: ExecuteResult }> {
     const plan = await this.plan(selections, opts);
     return { plan, report: await this.execute(plan, opts) };
+  }
+
+  /**
+   * pf's own gateway kill only (`pfctl -M -k gateway` per gateway): no read, no plan, a count.
+   * Partners pf's rule cannot see (port-forwards) and NAT-address states are left; see kill-fast.ts.
+   */
+  killByKernelRule(selections: Selection[], opts: { pair?: boolean } = {}): KernelRuleKill {
+    const r = killByKernelRule(this.backend, selections, opts.pair ?? true);
+    this.emit('phase', { phase: 'kill', ms: r.ms });
+    return r;
   }
 
   /** Every state (pfctl -Fs / conntrack -F). */
