@@ -22,6 +22,7 @@
  */
 import { badInput, StatekillError } from '../errors.js';
 import { compileCidr } from './compile.js';
+import { present } from './compact-read.js';
 import type { PairNative } from '../native/types-engine.js';
 import type { PfKillFilterArg } from '../native/types-pf.js';
 import type { Backend, Plan, PlanOptions, Selection } from './types.js';
@@ -59,10 +60,6 @@ export interface GatewayFilter {
 // Keys a selection may carry and still be exactly pf's gateway filter. Anything else (including
 // fields added later) makes the selection inexpressible: the plan then goes by id.
 const FILTER_KEYS = new Set(['name', 'gateways', 'af']);
-
-function present(v: unknown): boolean {
-  return v !== undefined && !(Array.isArray(v) && v.length === 0);
-}
 
 /**
  * The pf filters equal to `s`, or why there are none. Exact only for unscoped gateways with a

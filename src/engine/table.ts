@@ -13,6 +13,7 @@ import { killByKernelRule, type KernelRuleKill } from './kill-fast.js';
 import { buildPlan } from './plan.js';
 import { closeSelectPool, warmSelectPool } from './select.js';
 import { readHintFor } from './read-hint.js';
+import { compactRecordsSuffice } from './compact-read.js';
 import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, ReadHint, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
@@ -33,6 +34,12 @@ export interface OpenOptions {
   transport?: 'auto' | 'ioctl' | 'netlink';
   /** Selection worker threads to start now, so they are ready when the read ends (default: none). */
   workers?: number;
+  /**
+   * pf (ioctl reads): keep each plan's read buffer for the next plan's read, which then copies into
+   * pages already faulted in (default true; a long-lived process keeps one table-sized buffer).
+   * false: every read gets a fresh buffer and the memory goes back between plans.
+   */
+  keepReadBuffer?: boolean;
 }
 
 function isSimHandle(x: unknown): x is SimKernelHandle {
@@ -67,10 +74,14 @@ export class StateTable extends EventEmitter {
   async plan(selections: Selection[], opts: PlanOptions = {}): Promise<Plan> {
     if (!Array.isArray(selections) || selections.length === 0) throw badInput('plan: at least one selection is needed');
     const t = performance.now();
-    const snap = await this.snapshot(readHintFor(selections));
+    const hint = readHintFor(selections);
+    if (!opts.fullRecords && compactRecordsSuffice(selections)) hint.compact = true;
+    const snap = await this.snapshot(hint);
     const phasesMs: Record<string, number> = { read: performance.now() - t };
     const plan = await buildPlan(snap, selections, opts, phasesMs);
     plansSnapshots.set(plan, snap);
+    // The plan holds every id it kills by: the read buffer may serve the next read (pf).
+    this.backend.release?.(snap);
     for (const phase of ['select', 'pair', 'plan']) this.emit('phase', { phase, ms: phasesMs[phase] });
     return plan;
   }
@@ -122,6 +133,7 @@ const plansSnapshots = new WeakMap<Plan, Snapshot>();
 
 export async function openTable(opts: OpenOptions = {}): Promise<StateTable> {
   const table = await openBackend(opts);
+  if (opts.keepReadBuffer === false && table.backend instanceof PfBackend) table.backend.reuseReadBuffer = false;
   // Explicit workers start now, overlapping the read; automatic ones start when a table is large.
   if (opts.workers) warmSelectPool(opts.workers);
   return table;

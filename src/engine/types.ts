@@ -72,6 +72,11 @@ export interface PlanOptions {
   /** Kill states whose partner is not unique anyway (default false: reported, not killed). */
   killAmbiguous?: boolean;
   /**
+   * pf: read the kernel's full 384-byte export records even where the selections need only the
+   * 242-byte ones (which plan() reads where the kernel has both). For callers that print records.
+   */
+  fullRecords?: boolean;
+  /**
    * Worker threads for selection; 0 = inline. Default: inline below 4M records, else cores (at most
    * 4). Any count gives the identical plan.
    */
@@ -152,6 +157,11 @@ export interface BackendDescription {
  * Backends that cannot filter in the kernel ignore it. Same shape as pf netlink's GETSTATES filters.
  */
 export interface ReadHint {
+  /**
+   * pf: no selection needs a field only the 384-byte export record has (orig_ifname, rt,
+   * rt_ifname): the kernel's 242-byte pfsync_state read may be used (src/engine/compact-read.ts).
+   */
+  compact?: boolean;
   af?: 2 | 28;
   proto?: number;
   /** 16-byte address and mask: keep states with any key address inside. */
@@ -174,5 +184,10 @@ export interface Backend {
   killIds?(ids: BigUint64Array, creatorids: Uint32Array, out: Int32Array): void;
   /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
   flush(): number;
+  /**
+   * Nothing will read `snapshot` again: its buffer may serve the next read (pf). A later read
+   * then overwrites it; StateTable.plan calls this once its plan holds every id it kills by.
+   */
+  release?(snapshot: Snapshot): void;
   close(): void;
 }
