@@ -185,3 +185,28 @@ describe('read buffer reuse', () => {
     await on.close();
   });
 });
+
+describe('a daemon keeps its table between events', () => {
+  it('engineKiller keepOpen: one table, the second event reads into the first one\'s buffer; close() ends it', async () => {
+    const { engineKiller } = await import('../src/policy/engine-killer.js');
+    const sim = createSimKernel({ generate: { states: 5000, seed: 6 } });
+    const seen: { table: StateTable; buffer: ArrayBufferLike }[] = [];
+    const killer = engineKiller({ sim }, { keepOpen: true, onPlan: (_p, table) => { seen.push({ table, buffer: table.lastSnapshot!.bytes.buffer }); } });
+    const r1 = await killer([{ gateways: [g(GW1)] }], 'test');
+    const r2 = await killer([{ gateways: [g(GW2)] }], 'test');
+    expect(r1.killed).toBeGreaterThan(0);
+    expect(r2.killed).toBeGreaterThan(0);
+    expect(seen[1].table).toBe(seen[0].table);
+    expect(seen[1].buffer).toBe(seen[0].buffer);
+    await killer.close();
+    expect(() => seen[0].table.describe()).toThrow(/closed/);
+    // Without keepOpen each event opens and closes its own table.
+    const once = engineKiller({ sim: createSimKernel({ generate: { states: 5000, seed: 6 } }) });
+    const tables: StateTable[] = [];
+    await once([{ gateways: [g(GW1)] }], 'test');
+    const o2 = engineKiller({ sim }, { onPlan: (_p, t) => { tables.push(t); } });
+    await o2([{ gateways: [g(GW1)] }], 'a');
+    await o2([{ gateways: [g(GW1)] }], 'b');
+    expect(tables[1]).not.toBe(tables[0]);
+  });
+});

@@ -20,14 +20,17 @@ export function register(program: Command): void {
       const logger = pino({ base: { pid: process.pid, name: 'statekill' } });
       const log: PolicyLog = (level, msg, fields) => logger[level](fields ?? {}, msg);
       const config = loadConfig(o.config); // a bad config at start is bad input (exit 2)
-      const watcher = new Watcher(config, { killer: engineKiller(tableTarget(o), { dryRun: !!o.dryRun }), log });
+      // A real kernel's table stays open between events, so each event's read reuses the last
+      // one's buffer (a simulated table file is loaded afresh per event, as `event` does).
+      const killer = engineKiller(tableTarget(o), { dryRun: !!o.dryRun, keepOpen: !o.sim });
+      const watcher = new Watcher(config, { killer, log });
       logger.info({ config: o.config, gateways: config.gateways.map((g) => g.name) }, 'watch: started');
       watcher.start();
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           logger.info({ signal: sig }, `watch: ${sig}, stopping`);
           process.off('SIGHUP', hup);
-          watcher.stop().then(() => {
+          watcher.stop().then(() => killer.close()).then(() => {
             logger.info('watch: stopped');
             resolve();
           });
