@@ -220,54 +220,47 @@ describe('what pf\'s filter does that a by-id kill does not', () => {
     rt: 'route-to', rt_addr: GW1, rt_ifname: 'igb0',
   });
 
-  for (const transport of ['ioctl', 'netlink'] as const) {
-    it(`${transport}: a state created on the gateway after the read dies too; the count says so`, async () => {
-      const sim = createSimKernel({ generate: { states: 5000, seed: 4 } });
-      const table = await openTable({ sim, transport });
-      try {
-        const plan = await table.plan([{ gateways: [g(GW1)] }]);
-        sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384); // a new connection meanwhile
-        const r = await table.execute(plan);
-        expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false, alsoKillsNewStates: true });
-        expect(r.killPath!.counted).toBe(r.killPath!.planned + 1);
-        expect(r.killed).toBe(plan.indices.length); // the plan's states, all gone
-        expect(Array.from(r.results).some((x) => x === 2)).toBe(true); // not confirmed one by one
-        expect(await idsAlive(table)).not.toContain('00000000ffff0001');
-      } finally {
-        await table.close();
-      }
-    });
+  /** A generated 5000-state table, opened over `transport`, closed after `fn`. */
+  async function onTable(fn: (sim: SimKernelHandle, table: StateTable) => Promise<void>, transport: 'ioctl' | 'netlink' = 'ioctl') {
+    const sim = createSimKernel({ generate: { states: 5000, seed: 4 } });
+    const table = await openTable({ sim, transport });
+    try {
+      await fn(sim, table);
+    } finally {
+      await table.close();
+    }
   }
 
-  it('by id, the same new state survives (only the plan dies)', async () => {
-    const sim = createSimKernel({ generate: { states: 5000, seed: 4 } });
-    const table = await openTable({ sim });
-    try {
+  for (const transport of ['ioctl', 'netlink'] as const) {
+    it(`${transport}: a state created on the gateway after the read dies too; the count says so`, () => onTable(async (sim, table) => {
       const plan = await table.plan([{ gateways: [g(GW1)] }]);
-      sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384);
-      await table.execute(plan, { pfFilterKill: false });
-      expect(await idsAlive(table)).toContain('00000000ffff0001');
-    } finally {
-      await table.close();
-    }
-  });
-
-  it('a planned state that vanished before the kill: counted below the plan, reported as already gone', async () => {
-    const sim = createSimKernel({ generate: { states: 5000, seed: 4 } });
-    const table = await openTable({ sim });
-    try {
-      const plan = await table.plan([{ gateways: [g(GW1)] }], { pairRule: 'kernel' });
-      const be = table.backend as Backend & { killIds(ids: BigUint64Array, c: Uint32Array, o: Int32Array): void };
-      be.killIds(plan.ids!.subarray(0, 1), plan.creatorids!.subarray(0, 1), new Int32Array(1)); // gone meanwhile
+      sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384); // a new connection meanwhile
       const r = await table.execute(plan);
-      expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false });
-      expect(r.killPath!.counted).toBeLessThan(r.killPath!.planned);
-      expect(r.killed + r.alreadyGone).toBe(plan.indices.length);
-      expect(r.alreadyGone).toBeGreaterThan(0);
-    } finally {
-      await table.close();
-    }
-  });
+      expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false, alsoKillsNewStates: true });
+      expect(r.killPath!.counted).toBe(r.killPath!.planned + 1);
+      expect(r.killed).toBe(plan.indices.length); // the plan's states, all gone
+      expect(Array.from(r.results).some((x) => x === 2)).toBe(true); // not confirmed one by one
+      expect(await idsAlive(table)).not.toContain('00000000ffff0001');
+    }, transport));
+  }
+
+  it('by id, the same new state survives (only the plan dies)', () => onTable(async (sim, table) => {
+    const plan = await table.plan([{ gateways: [g(GW1)] }]);
+    sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384);
+    await table.execute(plan, { pfFilterKill: false });
+    expect(await idsAlive(table)).toContain('00000000ffff0001');
+  }));
+
+  it('a planned state that vanished before the kill: counted below the plan, reported as already gone', () => onTable(async (_sim, table) => {
+    const plan = await table.plan([{ gateways: [g(GW1)] }], { pairRule: 'kernel' });
+    const be = table.backend as Backend & { killIds(ids: BigUint64Array, c: Uint32Array, o: Int32Array): void };
+    be.killIds(plan.ids!.subarray(0, 1), plan.creatorids!.subarray(0, 1), new Int32Array(1)); // gone meanwhile
+    const r = await table.execute(plan);
+    expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false });
+    expect(r.killPath!.counted).toBeLessThan(r.killPath!.planned);
+    expect(r.killed + r.alreadyGone).toBe(plan.indices.length);
+    expect(r.alreadyGone).toBeGreaterThan(0);
+  }));
 });
 
 describe('the all-zero filter guard stays', () => {
