@@ -239,7 +239,7 @@ describe('what pf\'s filter does that a by-id kill does not', () => {
       expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false, alsoKillsNewStates: true });
       expect(r.killPath!.counted).toBe(r.killPath!.planned + 1);
       expect(r.killed).toBe(plan.indices.length); // the plan's states, all gone
-      expect(Array.from(r.results).some((x) => x === 2)).toBe(true); // not confirmed one by one
+      expect(Array.from(r.results).some((x) => x === 3)).toBe(true); // FILTER_UNCONFIRMED: not confirmed one by one
       expect(await idsAlive(table)).not.toContain('00000000ffff0001');
     }, transport));
   }

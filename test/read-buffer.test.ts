@@ -1,7 +1,7 @@
 /**
  * Reads (issue 14): the 242-byte DIOCGETSTATES read where no selection needs the export record's
- * extra fields, with results identical to the 384-byte read; and the read buffer reused by the
- * next plan, without a stale plan ever killing through overwritten records.
+ * extra fields, with results identical to the 384-byte read; and the read buffer of a plan that
+ * ran reused by the next plan's read, without a plan ever running on overwritten records.
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -115,29 +115,34 @@ describe('242-byte reads', () => {
 });
 
 describe('read buffer reuse', () => {
-  it('the next plan reads into the same buffer; an earlier plan still kills exactly its own states', async () => {
+  it('after a plan ran, the next plan reads into its buffer; the old plan cannot run again', async () => {
     const sim = createSimKernel({ generate: { states: 20_000, seed: 6 } });
     const twin = await openTable({ sim: createSimKernel({ generate: { states: 20_000, seed: 6 } }) });
     const t = await openTable({ sim });
     try {
       const a = await t.plan([{ gateways: [g(GW1)] }]);
       const snapA = t.lastSnapshot!;
+      // Planned but not yet run: a second plan must not overwrite it.
+      const a2 = await t.plan([{ gateways: [g(GW1)] }]);
+      expect(t.lastSnapshot!.bytes.buffer).not.toBe(snapA.bytes.buffer);
+      const ra = await t.execute(a, { pfFilterKill: false });
+      expect(ra.killed).toBe(a.indices.length);
       const b = await t.plan([{ gateways: [g(GW2)] }]);
       const snapB = t.lastSnapshot!;
       expect(snapB.bytes.buffer).toBe(snapA.bytes.buffer); // reused: A's records are overwritten
       const be = t.backend as PfBackend;
       expect(be.isStale(snapA)).toBe(true);
       expect(be.isStale(snapB)).toBe(false);
-      // Nothing reads A's overwritten records: a kill by them is refused...
+      // Nothing reads A's overwritten records: A cannot run again, nor can a kill through them.
+      await expect(t.execute(a)).rejects.toMatchObject({ code: 'E_STALE_SNAPSHOT' });
       expect(() => be.kill(snapA, Int32Array.of(0), new Int32Array(1))).toThrow(expect.objectContaining({ code: 'E_STALE_SNAPSHOT' }));
-      // ...and executing A kills by the ids A gathered, both by id and through pf's filter.
-      const ra = await t.execute(a, { pfFilterKill: false });
-      expect(ra.killed).toBe(a.indices.length);
+      // a2 (its own buffer) still runs: its states are already gone.
+      const r2 = await t.execute(a2);
+      expect(r2.killed + r2.alreadyGone).toBe(a2.indices.length);
       const rb = await t.execute(b);
       expect(rb.killed).toBe(b.indices.length);
-      // The same two plans on a twin that never reused anything: the same survivors.
-      const ta = await twin.plan([{ gateways: [g(GW1)] }], {});
-      await twin.execute(ta, { pfFilterKill: false });
+      // The same kills on a twin that never reused anything: the same survivors.
+      await twin.execute(await twin.plan([{ gateways: [g(GW1)] }]), { pfFilterKill: false });
       await twin.execute(await twin.plan([{ gateways: [g(GW2)] }]));
       expect(await idsAlive(t)).toEqual(await idsAlive(twin));
     } finally {
@@ -153,7 +158,8 @@ describe('read buffer reuse', () => {
       const before = Buffer.from(s.bytes).toString('hex');
       const p1 = await t.plan([{ gateways: [g(GW1)] }]);
       expect(t.lastSnapshot!.bytes.buffer).not.toBe(s.bytes.buffer);
-      await t.plan([{ gateways: [g(GW2)] }]);
+      await t.execute(p1, { dryRun: true });
+      await t.execute(await t.plan([{ gateways: [g(GW2)] }]), { dryRun: true });
       expect(Buffer.from(s.bytes).toString('hex')).toBe(before);
       expect(p1.counts.selected).toBeGreaterThan(0);
       const [x, y] = await Promise.all([t.plan([{ gateways: [g(GW1)] }]), t.plan([{ gateways: [g(GW2)] }])]);
@@ -167,15 +173,15 @@ describe('read buffer reuse', () => {
   it('keepReadBuffer: false never reuses; a grown table gets a larger buffer', async () => {
     const sim = createSimKernel({ generate: { states: 5000, seed: 6 } });
     const off = await openTable({ sim, keepReadBuffer: false });
-    await off.plan([{ gateways: [g(GW1)] }]);
+    await off.kill([{ gateways: [g(GW1)] }], { dryRun: true });
     const first = off.lastSnapshot!.bytes.buffer;
-    await off.plan([{ gateways: [g(GW1)] }]);
+    await off.kill([{ gateways: [g(GW1)] }], { dryRun: true });
     expect(off.lastSnapshot!.bytes.buffer).not.toBe(first);
     await off.close();
 
     const sim2 = createSimKernel({ generate: { states: 5000, seed: 6 } });
     const on = await openTable({ sim: sim2 });
-    await on.plan([{ gateways: [g(GW1)] }]);
+    await on.kill([{ gateways: [g(GW1)] }], { dryRun: true });
     const small = on.lastSnapshot!.bytes.buffer;
     sim2.generate({ states: 20_000, seed: 8 });
     const p = await on.plan([{ gateways: [g(GW1)] }]);

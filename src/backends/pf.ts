@@ -102,7 +102,7 @@ export class PfBackend implements Backend {
 
   /**
    * Gives `snapshot`'s buffer back: the next read overwrites it, and the snapshot is then stale.
-   * Callers release only what nothing will read again (StateTable.plan: its plan holds the ids).
+   * Callers release only what nothing will read again (StateTable.execute, once the plan ran).
    */
   release(snapshot: Snapshot): void {
     const sab = snapshot.bytes.buffer;

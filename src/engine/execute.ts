@@ -5,8 +5,9 @@ import type { Backend, ExecuteOptions, Plan, Report, Snapshot } from './types.js
 
 export interface ExecuteResult extends Report {
   /**
-   * Per planned state: 0 killed, 1 already gone, <0 -errno; 2 = covered by pf's gateway kill whose
-   * count disagreed with the plan (killPath.countMatches false), so not confirmed one by one.
+   * Per planned state: 0 killed, 1 already gone, <0 -errno; 3 (FILTER_UNCONFIRMED) = covered by
+   * pf's gateway kill whose count disagreed with the plan (killPath.countMatches false), so not
+   * confirmed one by one.
    */
   results: Int32Array;
   /** How the plan was killed: pf's own gateway kill for part of it, or every state by id (absent on a dry run). */

@@ -115,6 +115,12 @@ export function filterKillUnavailable(backend: Backend): string | undefined {
   return undefined;
 }
 
+/**
+ * Result code of a planned state pf's gateway kill covered when the kernel's count disagreed with
+ * the plan (states came or went since the read): killed or already gone, not known which.
+ */
+export const FILTER_UNCONFIRMED = 3;
+
 /** The report's account of how the plan was killed. */
 export interface KillPathReport {
   /** 'kernel-filter': pf's own gateway kill took `planned` states, the rest went by id. 'by-id': every state by id. */
@@ -208,7 +214,7 @@ export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKi
   const rest = new Int32Array(plan.indices.length - part.planned);
   let r = 0;
   for (let i = 0; i < part.inFilter.length; i++) {
-    if (part.inFilter[i]) results[i] = countMatches ? 0 : 2;
+    if (part.inFilter[i]) results[i] = countMatches ? 0 : FILTER_UNCONFIRMED;
     else rest[r++] = i;
   }
   return {

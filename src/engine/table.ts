@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { PfBackend } from '../backends/pf.js';
 import { PfNetlinkBackend } from '../backends/pf-netlink.js';
 import { createSimKernel, type SimSource } from '../backends/sim.js';
-import { badInput } from '../errors.js';
+import { badInput, StatekillError } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
 import { killByKernelRule, type KernelRuleKill } from './kill-fast.js';
@@ -80,8 +80,6 @@ export class StateTable extends EventEmitter {
     const phasesMs: Record<string, number> = { read: performance.now() - t };
     const plan = await buildPlan(snap, selections, opts, phasesMs);
     plansSnapshots.set(plan, snap);
-    // The plan holds every id it kills by: the read buffer may serve the next read (pf).
-    this.backend.release?.(snap);
     for (const phase of ['select', 'pair', 'plan']) this.emit('phase', { phase, ms: phasesMs[phase] });
     return plan;
   }
@@ -90,15 +88,25 @@ export class StateTable extends EventEmitter {
   async execute(plan: Plan, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
     const snap = plansSnapshots.get(plan);
     if (!snap) throw badInput('execute: this plan was not made by this table');
-    const r = await executePlan(this.backend, snap, plan, {
-      ...opts,
-      onProgress: (p) => {
-        this.emit('progress', p);
-        opts.onProgress?.(p);
-      },
-    });
-    this.emit('phase', { phase: 'kill', ms: r.phasesMs.kill });
-    return r;
+    // A later plan's read reused this plan's buffer (after this plan was executed once): its
+    // records are gone. Kills go by the plan's ids, but a plan that old is not run again.
+    if (this.backend.isStale?.(snap))
+      throw new StatekillError('execute: a later read reused this plan\'s snapshot buffer; plan again', 116, 'E_STALE_SNAPSHOT');
+    try {
+      const r = await executePlan(this.backend, snap, plan, {
+        ...opts,
+        onProgress: (p) => {
+          this.emit('progress', p);
+          opts.onProgress?.(p);
+        },
+      });
+      this.emit('phase', { phase: 'kill', ms: r.phasesMs.kill });
+      return r;
+    } finally {
+      // Executed (or a dry run): the next plan's read may reuse this buffer (pf), whose pages are
+      // already faulted in. A plan that is never executed keeps its buffer to itself.
+      this.backend.release?.(snap);
+    }
   }
 
   /** plan + execute in one call. */

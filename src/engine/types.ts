@@ -185,9 +185,11 @@ export interface Backend {
   /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
   flush(): number;
   /**
-   * Nothing will read `snapshot` again: its buffer may serve the next read (pf). A later read
-   * then overwrites it; StateTable.plan calls this once its plan holds every id it kills by.
+   * `snapshot`'s buffer may serve the next read (pf), which then overwrites it; StateTable.execute
+   * calls this when the plan made from it has run.
    */
   release?(snapshot: Snapshot): void;
+  /** True when a later read reused `snapshot`'s buffer (see release). */
+  isStale?(snapshot: Snapshot): boolean;
   close(): void;
 }
