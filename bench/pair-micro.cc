@@ -1,10 +1,10 @@
 // The pair pass without Node (issue 14's profile method): generates the bench-profile table in the
 // simulated kernel, reads it, selects gateway 198.51.100.1 and times PairOpposite, wall and thread CPU.
-// Build and run from the repository root (no addon needed):
-//   g++ -O2 -std=c++17 -Inative -o /tmp/pair-micro bench/pair-micro.cc native/engine/pair.cc \
-//     native/engine/select.cc native/pf/sim/{generator,kernel,kill,table,nv_ioctls}.cc \
-//     native/pf/{nv_requests,nvlist,nvlist_unpack,nvlist_legacy_size}.cc
-//   /tmp/pair-micro 1000000 5        # states, repetitions
+// Build and run from the repository root (no addon needed; one command line):
+//   g++ -O2 -std=c++17 -Inative -o /tmp/pair-micro bench/pair-micro.cc native/engine/pair.cc
+//       native/engine/select.cc native/pf/sim/{generator,kernel,kill,table,nv_ioctls}.cc
+//       native/pf/{nv_requests,nvlist,nvlist_unpack,nvlist_legacy_size}.cc
+//   /tmp/pair-micro 1000000 5        # states, repetitions (the first pays the page faults)
 // Under valgrind --tool=callgrind --toggle-collect='engine::PairOpposite*' it counts instructions.
 #include <chrono>
 #include <cstdio>

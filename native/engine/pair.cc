@@ -24,11 +24,20 @@ struct Entry {
 
 uint64_t WantHash(const pf::KeyCmp& k, uint8_t dir) { return pf::HashKey(k) ^ (uint64_t(dir) * 0x9e3779b97f4a7c15ull); }
 
+// The pass's working memory, kept by the thread between calls: a long-lived process (watch, a
+// library user's next plan) then pairs in pages already faulted in (about 25 MB at 1M states).
+struct Scratch {
+  std::vector<uint64_t> slots, bits, taken;
+  std::vector<Entry> entries;
+  std::vector<uint32_t> wantOf;
+};
+thread_local Scratch scratch;
+
 // Open addressing over 64-bit slots: the hash's upper 32 bits as a tag, entry index + 1 below.
 // A probe compares tags in the slot array and touches an entry only on a tag hit.
 class WantTable {
  public:
-  explicit WantTable(size_t maxEntries) {
+  explicit WantTable(size_t maxEntries) : slots_(scratch.slots), bits_(scratch.bits), entries_(scratch.entries) {
     size_t cap = 16;
     while (cap < maxEntries * 2) cap <<= 1;
     slots_.assign(cap, 0);
@@ -39,6 +48,7 @@ class WantTable {
     while (bits < maxEntries * 8 && bits < (size_t(1) << 23)) bits <<= 1;
     bits_.assign(bits / 64, 0);
     bitMask_ = bits - 1;
+    entries_.clear();
     entries_.reserve(maxEntries);
   }
 
@@ -82,8 +92,9 @@ class WantTable {
   std::vector<Entry>& entries() { return entries_; }
 
  private:
-  std::vector<uint64_t> slots_, bits_;
-  std::vector<Entry> entries_;
+  std::vector<uint64_t>& slots_;
+  std::vector<uint64_t>& bits_;
+  std::vector<Entry>& entries_;
   size_t mask_ = 0, bitMask_ = 0;
   uint8_t dirs_ = 0;
 };
@@ -116,7 +127,8 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
   PairResult r;
   const size_t rules = alsoStack ? 2 : 1;
   WantTable table(nsel * rules);
-  std::vector<uint32_t> wantOf(nsel * rules);  // [s * rules + rule]: rule 0 = pf's, 1 = the other key
+  std::vector<uint32_t>& wantOf = scratch.wantOf;  // [s * rules + rule]: rule 0 = pf's, 1 = the other key
+  wantOf.assign(nsel * rules, 0);
   r.selectedId.resize(nsel);
   r.selectedCreator.resize(nsel);
   // In blocks: hashes first, with the slots they land on prefetched, then the inserts; records
@@ -202,7 +214,8 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
   }
 
   // Which answer each selected state takes; partners each once, never a selected state.
-  std::vector<uint64_t> taken((count + 63) / 64, 0);
+  std::vector<uint64_t>& taken = scratch.taken;
+  taken.assign((count + 63) / 64, 0);
   auto isTaken = [&](int32_t i) { return taken[size_t(i) >> 6] >> (i & 63) & 1; };
   auto take = [&](int32_t i) { taken[size_t(i) >> 6] |= uint64_t(1) << (i & 63); };
   for (size_t s = 0; s < nsel; s++) take(selected[s]);
