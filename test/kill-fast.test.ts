@@ -244,6 +244,17 @@ describe('what pf\'s filter does that a by-id kill does not', () => {
     }, transport));
   }
 
+  it('with a by-id part too (NAT address, port-forward partners), exactly the filter part is unconfirmed', () => onTable(async (sim, table) => {
+    const plan = await table.plan([{ gateways: [g(GW1)] }, { natAddrs: [g(NAT1)] }]);
+    sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384);
+    const r = await table.execute(plan);
+    expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false });
+    const codes = Array.from(r.results);
+    expect(codes.filter((x) => x === 3).length).toBe(r.killPath!.planned);
+    expect(codes.filter((x) => x === 0).length).toBe(plan.indices.length - r.killPath!.planned);
+    expect(plan.indices.length - r.killPath!.planned).toBeGreaterThan(100);
+  }));
+
   it('by id, the same new state survives (only the plan dies)', () => onTable(async (sim, table) => {
     const plan = await table.plan([{ gateways: [g(GW1)] }]);
     sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384);

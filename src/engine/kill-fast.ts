@@ -142,9 +142,12 @@ export interface KillPathReport {
 export interface FilterKillPart {
   filters: GatewayFilter[];
   killMatch: boolean;
-  /** Per plan entry: 1 = pf's gateway kill removes it. */
-  inFilter: Uint8Array;
+  /** How many plan entries pf's gateway kill removes. */
   planned: number;
+  /** The other plan entries (positions in plan.indices, ascending): killed by id. */
+  rest: Int32Array;
+  /** Whether every selected entry is in the filter part (then positions 0..selected-1 all are). */
+  allSelected: boolean;
 }
 
 function isSelectedIn(plan: Plan, index: number, mask: number): boolean {
@@ -170,23 +173,39 @@ export function filterKillPart(plan: Plan, opts: { kernelFilter?: boolean } = {}
   for (let k = 0; k < rule.kernelAmbiguous.length; k++)
     if ((rule.kernelAmbiguousMask[k] & mask) && isSelectedIn(plan, rule.kernelAmbiguous[k], mask))
       return { why: "a partner pf's rule finds more than once is itself on the gateway: pf's result would depend on its scan order" };
-  const n = plan.counts.selected, np = plan.counts.paired;
-  const inFilter = new Uint8Array(plan.indices.length);
-  let planned = 0;
-  for (let i = 0; i < n; i++) {
-    const m = plan.selectionMask[i] | (rule.pair ? rule.selectedKernelMask[i] : 0);
-    if (m & mask) inFilter[i] = 1, planned++;
+  const n = plan.counts.selected, np = plan.counts.paired, total = plan.indices.length;
+  // One pass, JIT-cold in a fresh process: every selected entry is in when every selection is.
+  const allSelected = mask === (plan.selections.length === 32 ? -1 : (1 << plan.selections.length) - 1);
+  const rest = new Int32Array(total);
+  let r = 0;
+  if (!allSelected)
+    for (let i = 0; i < n; i++)
+      if (!((plan.selectionMask[i] | (rule.pair ? rule.selectedKernelMask[i] : 0)) & mask)) rest[r++] = i;
+  for (let j = 0; j < np; j++) if (!(rule.pair && rule.pairedKernelMask[j] & mask)) rest[r++] = n + j;
+  for (let k = n + np; k < total; k++) rest[r++] = k;
+  return { filters, killMatch: rule.pair, planned: total - r, rest: rest.subarray(0, r), allSelected };
+}
+
+/** Marks the plan entries in `part` (all but part.rest) with `code`. */
+function markFilterPart(part: FilterKillPart, n: number, results: Int32Array, code: number): void {
+  let from = 0;
+  if (part.allSelected) {
+    results.fill(code, 0, n);
+    from = n;
   }
-  if (rule.pair)
-    for (let j = 0; j < np; j++) if (rule.pairedKernelMask[j] & mask) inFilter[n + j] = 1, planned++;
-  return { filters, killMatch: rule.pair, inFilter, planned };
+  let k = 0;
+  while (k < part.rest.length && part.rest[k] < from) k++;
+  for (let i = from; i < results.length; i++) {
+    if (k < part.rest.length && part.rest[k] === i) k++;
+    else results[i] = code;
+  }
 }
 
 /**
  * Runs pf's gateway kill for `part` (one request per filter). Returns what the kernel counted.
  * Each request carries a non-zero rt_addr mask, and the device refuses an all-zero filter anyway.
  */
-export function runFilterKill(backend: Backend, part: FilterKillPart): number {
+export function runFilterKill(backend: Backend, part: Pick<FilterKillPart, 'filters' | 'killMatch'>): number {
   const be = backend as FilterKiller;
   let counted = 0;
   for (const f of part.filters) counted += be.killByFilter({ af: f.af, rtAddr: f.rtAddr, killMatch: part.killMatch });
@@ -211,15 +230,10 @@ export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKi
   if (part.planned === 0) return byId('no planned state is on the gateways');
   const counted = runFilterKill(backend, part);
   const countMatches = counted === part.planned;
-  const rest = new Int32Array(plan.indices.length - part.planned);
-  let r = 0;
-  for (let i = 0; i < part.inFilter.length; i++) {
-    if (part.inFilter[i]) results[i] = countMatches ? 0 : FILTER_UNCONFIRMED;
-    else rest[r++] = i;
-  }
+  markFilterPart(part, plan.counts.selected, results, countMatches ? 0 : FILTER_UNCONFIRMED);
   return {
     report: { path: 'kernel-filter', filters: part.filters.length, planned: part.planned, counted, countMatches, alsoKillsNewStates: true },
-    rest,
+    rest: part.rest,
   };
 }
 
@@ -255,6 +269,6 @@ export function killByKernelRule(backend: Backend, selections: Selection[], kill
   const unavailable = filterKillUnavailable(backend);
   if (unavailable) throw new StatekillError(`kernel rule kill: ${unavailable}`, 95, 'ENOTSUP');
   const t = performance.now();
-  const killed = runFilterKill(backend, { filters: [...filters.values()], killMatch, inFilter: new Uint8Array(0), planned: 0 });
+  const killed = runFilterKill(backend, { filters: [...filters.values()], killMatch });
   return { killed, filters: filters.size, path: backend.describe().paths.killByFilter, ms: performance.now() - t, left: KERNEL_RULE_LEFT };
 }
