@@ -317,7 +317,7 @@ export function render({ quick = false } = {}) {
   const dir = quick ? path.join(here, 'results', 'quick') : path.join(here, 'results');
   const pf = readJson(path.join(dir, 'pf-sim.json'));
   const ct = readJson(path.join(dir, 'conntrack.json'));
-  const nl = readJson(path.join(here, 'results', 'netlink-vs-ioctl.json'));
+  const nl = readJson(path.join(dir, 'netlink-vs-ioctl.json'));
   const wrote = [];
   const chart = path.join(dir, 'chart.svg');
   writeFileSync(chart, chartSvg(pf, ct));

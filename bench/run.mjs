@@ -219,7 +219,9 @@ function runNetlinkVsIoctl() {
     return;
   }
   console.log('\nnetlink vs ioctl: running bench/netlink-vs-ioctl.mjs');
-  const r = spawnSync(process.execPath, [script, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
+  // A quick run writes under bench/results/quick/, never over the published file.
+  const args = quick ? ['--states', '100000', '--runs', '1', '--out', path.join(outDir, 'netlink-vs-ioctl.json')] : [];
+  const r = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' });
   if (r.status !== 0) console.log(`bench/netlink-vs-ioctl.mjs exited ${r.status}`);
 }
 
