@@ -16,7 +16,7 @@ export function killJson(r: Report & { killPath?: KillPathReport }, states: Plan
 /** One line on how the plan was killed (pf's own gateway kill for part of it, or by id). */
 export function killPathText(p: KillPathReport): string {
   if (p.path === 'by-id') return `by id${p.reason ? ` (pf's gateway kill not used: ${p.reason})` : ''}`;
-  return `pf's gateway kill for ${p.planned} planned states (${p.filters} request${p.filters === 1 ? '' : 's'}, kernel counted ` +
+  return `pf's gateway kill for ${p.planned} planned state${p.planned === 1 ? '' : 's'} (${p.filters} request${p.filters === 1 ? '' : 's'}, kernel counted ` +
     `${p.counted}${p.countMatches ? '' : ': differs from the plan, states came or went since the read'}), the rest by id; ` +
     'it also kills states created on the gateway after the read';
 }
