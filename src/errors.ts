@@ -25,6 +25,8 @@ export type StatekillErrorCode =
   | 'E_NO_PF'
   /** A state read came back shorter than the kernel said the table is: refused, nothing killed. */
   | 'E_SHORT_READ'
+  /** A plan's snapshot buffer was reused by a later read of the same table: plan again. */
+  | 'E_STALE_SNAPSHOT'
   /** The native addon is neither built nor prebuilt for this platform, or does not load. */
   | 'E_NO_ADDON'
   /** The caller's AbortSignal fired; `report` says what was killed before it did. */

@@ -20,7 +20,7 @@ const TWO_TIER = join(ROOT, 'test/fixtures/scenarios/two-tier.jsonl');
 const AMBIGUOUS = join(ROOT, 'test/fixtures/scenarios/ambiguous.jsonl');
 const PORT_FORWARD = join(ROOT, 'test/fixtures/scenarios/port-forward.jsonl');
 const TMP = mkdtempSync(join(tmpdir(), 'sk-cli-'));
-const REPORT_KEYS = ['scanned', 'selected', 'paired', 'ambiguous', 'killed', 'alreadyGone', 'failed', 'dryRun', 'phasesMs', 'states'];
+const REPORT_KEYS = ['scanned', 'selected', 'paired', 'ambiguous', 'killed', 'alreadyGone', 'failed', 'dryRun', 'phasesMs', 'killPath', 'states'];
 const id = (s: string) => `00000000000000${s}`;
 const st = (s: string, reason: string) => ({ id: id(s), creatorid: '0badc0de', reason });
 
@@ -57,7 +57,7 @@ describe('statekill kill', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const o = JSON.parse(r.stdout);
     expect(Object.keys(o)).toEqual(REPORT_KEYS);
-    expect(o).toMatchObject({ scanned: 9, selected: 2, paired: 2, ambiguous: 0, killed: 0, alreadyGone: 0, failed: 0, dryRun: true });
+    expect(o).toMatchObject({ scanned: 9, selected: 2, paired: 2, ambiguous: 0, killed: 0, alreadyGone: 0, failed: 0, dryRun: true, killPath: null });
     expect(Object.keys(o.phasesMs)).toEqual(['read', 'select', 'pair', 'plan', 'kill']);
     for (const v of Object.values(o.phasesMs)) expect(typeof v).toBe('number');
     expect(o.states).toEqual([st('01', 'selected'), st('03', 'selected'), st('02', 'paired'), st('04', 'paired')]);
@@ -77,6 +77,8 @@ describe('statekill kill', () => {
     const o = JSON.parse(r.stdout);
     expect(Object.keys(o)).toEqual(REPORT_KEYS);
     expect(o).toMatchObject({ scanned: 9, selected: 2, paired: 2, ambiguous: 0, killed: 4, alreadyGone: 0, failed: 0, dryRun: false });
+    // pf's own gateway kill took all four (pf's rule pairs them), and the report says what that implies.
+    expect(o.killPath).toEqual({ path: 'kernel-filter', filters: 1, planned: 4, counted: 4, countMatches: true, alsoKillsNewStates: true });
     expect(o.states).toEqual([st('01', 'selected'), st('03', 'selected'), st('02', 'paired'), st('04', 'paired')]);
 
     // list with the same selector (and --pair) names exactly what kill killed...
@@ -98,6 +100,49 @@ describe('statekill kill', () => {
       'scanned:     9', 'selected:    1', 'paired:      1', 'ambiguous:   0', 'killed:      2', 'alreadyGone: 0', 'failed:      0',
     ]);
     expect(lines[0]).toMatch(/^target: {6}simulated pf/);
+    expect(lines[8]).toBe("kill path:   pf's gateway kill for 2 planned states (1 request, kernel counted 2), the rest by id; " +
+      'it also kills states created on the gateway after the read');
+  });
+
+  it("--kernel-rule-only: pf's own gateway kill, a count, and it says what it leaves", async () => {
+    const PF = join(ROOT, 'test/fixtures/scenarios/port-forward.jsonl');
+    const after = join(TMP, 'kernel-rule-only.jsonl');
+    const r = await cli('kill', '--sim', PF, '--gateway', '198.51.100.1', '--kernel-rule-only', '--sim-save', after, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    // 01 (IN on WAN1, reply-to) dies; its inside partner 02 is invisible to pf's rule and is left.
+    expect(o).toMatchObject({ killed: 1, dryRun: false, killPath: { path: 'kernel-rule-only', filters: 1, kernelPath: 'DIOCKILLSTATESNV', alsoKillsNewStates: true } });
+    expect(o.left).toMatch(/partners pf's rule cannot see are left/);
+    const l = await cli('list', '--sim', after, '--json');
+    expect(idsOf(l.stdout)).toEqual(['02', '03', '04'].map(id));
+    // The planned kill takes 02 too (kernel+stack).
+    const k = await cli('kill', '--sim', PF, '--gateway', '198.51.100.1', '--json');
+    expect(JSON.parse(k.stdout)).toMatchObject({ killed: 2 });
+
+    const t = await cli('kill', '--sim', PF, '--gateway', '198.51.100.1', '--kernel-rule-only');
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/^killed: {6}1$/m);
+    expect(t.stdout).toMatch(/^left: {8}partners pf's rule cannot see are left alive/m);
+  });
+
+  it('--kernel-rule-only refuses what pf\'s gateway kill cannot do exactly, and a 12.x kernel', async () => {
+    for (const args of [['--nat-addr', '198.51.100.2'], ['--gateway', '198.51.100.1', '--proto', 'tcp'], ['--gateway', '198.51.100.1', '--dry-run']]) {
+      const r = await cli('kill', '--sim', TWO_TIER, ...args, '--kernel-rule-only');
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^statekill: /);
+    }
+    const old = await cli('kill', '--sim', TWO_TIER, '--sim-version', '12', '--gateway', '198.51.100.1', '--kernel-rule-only');
+    expect(old.code).toBe(1);
+    expect(old.stderr).toMatch(/cannot match a gateway with kill_match/);
+  });
+
+  it('--by-id kills the same states by id, and says so', async () => {
+    const r = await cli('kill', '--sim', TWO_TIER, '--gateway', '198.51.100.1', '--by-id', '--json');
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(o).toMatchObject({ killed: 4, killPath: { path: 'by-id', reason: 'by id as asked' } });
   });
 
   it('nothing to kill is success: exit 0, killed 0', async () => {

@@ -14,7 +14,8 @@ describe('openTable: plan, execute, events, abort', () => {
     const plan = await t.plan([{ gateways: [GW1] }]);
     const total = plan.indices.length;
     expect(total).toBeGreaterThan(5000);
-    const r = await t.execute(plan, { batch: 1000 });
+    // By id (pf's own gateway kill would take the whole plan in one request: see below).
+    const r = await t.execute(plan, { batch: 1000, pfFilterKill: false });
     expect(phases).toEqual(['read', 'select', 'pair', 'plan', 'kill']);
     expect(progress.length).toBe(Math.ceil(total / 1000));
     expect(progress.at(-1)).toEqual({ done: total, total });
@@ -27,7 +28,7 @@ describe('openTable: plan, execute, events, abort', () => {
     const plan = await t.plan([{ gateways: [GW1] }]);
     const ac = new AbortController();
     let batches = 0;
-    const run = t.execute(plan, { batch: 1000, signal: ac.signal, onProgress: () => { if (++batches === 2) ac.abort(new Error('operator')); } });
+    const run = t.execute(plan, { batch: 1000, pfFilterKill: false, signal: ac.signal, onProgress: () => { if (++batches === 2) ac.abort(new Error('operator')); } });
     const e = await run.then(() => undefined, (x: unknown) => x);
     expect(isStatekillError(e)).toBe(true);
     const err = e as StatekillError;
@@ -45,6 +46,22 @@ describe('openTable: plan, execute, events, abort', () => {
     const aliveIds = [...plannedStates(plan)].slice(2000, plan.indices.length).map((s) => s.id);
     expect(killedIds.filter((id) => left.has(id))).toEqual([]);
     expect(aliveIds.every((id) => left.has(id))).toBe(true);
+    await t.close();
+  });
+
+  it("pf's gateway kill takes the gateway part in one request: one progress event for it, the rest per batch", async () => {
+    const t = await openTable({ sim: { generate: { states: 20000, seed: 5 } } }); // realistic: port-forwards too
+    const progress: Array<{ done: number; total: number }> = [];
+    const plan = await t.plan([{ gateways: [GW1] }]);
+    const total = plan.indices.length;
+    const r = await t.execute(plan, { batch: 100, onProgress: (p) => progress.push(p) });
+    expect(r.killPath).toMatchObject({ path: 'kernel-filter', filters: 1, countMatches: true, alsoKillsNewStates: true });
+    const rest = total - r.killPath!.planned;
+    expect(rest).toBeGreaterThan(0); // port-forward partners pf's rule cannot see go by id
+    expect(progress[0]).toEqual({ done: r.killPath!.planned, total });
+    expect(progress.length).toBe(1 + Math.ceil(rest / 100));
+    expect(progress.at(-1)).toEqual({ done: total, total });
+    expect(r.killed).toBe(total);
     await t.close();
   });
 

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeState, openTable, parseCidr, plannedStates, PfBackend } from '../src/index.js';
 import type { Cidr, Plan, PlanOptions, Selection, StateTable } from '../src/index.js';
+import type { ExecuteOptions } from '../src/engine/types.js';
 import type { ExecuteResult } from '../src/engine/execute.js';
 import { parseAddr, prefixMask } from '../src/engine/addr.js';
 
@@ -37,14 +38,14 @@ interface Outcome {
  * execute, then read the table back.
  */
 async function run(name: string, selections: Selection[], opts: PlanOptions = {},
-  between?: (table: StateTable, plan: Plan) => void | Promise<void>): Promise<Outcome> {
+  between?: (table: StateTable, plan: Plan) => void | Promise<void>, exec: ExecuteOptions = {}): Promise<Outcome> {
   const table = await openTable({ sim: { file: fixture(name) } });
   try {
     const plan = await table.plan(selections, opts);
     const snap = table.lastSnapshot!;
     const before = sorted(Array.from({ length: snap.count }, (_, i) => short(decodeState(snap.bytes, i, snap.layout).id)));
     await between?.(table, plan);
-    const report = await table.execute(plan);
+    const report = await table.execute(plan, exec);
     const alive = await aliveIds(table);
     return {
       plan,
@@ -97,7 +98,14 @@ describe('engine scenarios on hand-built pf tables', () => {
     expect(o.alive).toEqual(['01', '02', '06']);
     expect(counts(o.report)).toEqual({ scanned: 6, selected: 2, paired: 1, ambiguous: 0, killed: 3, alreadyGone: 0, failed: 0, dryRun: false });
     expect(flush).not.toHaveBeenCalled();
-    expect(byFilter).not.toHaveBeenCalled();
+    // pf's own gateway kill may take the plan's gateway part, but only for that one gateway,
+    // never by interface.
+    expect(byFilter.mock.calls.length).toBeLessThanOrEqual(1);
+    for (const [f] of byFilter.mock.calls) {
+      expect(f.ifname).toBeUndefined();
+      expect(Array.from(f.rtAddr!.addr!.subarray(0, 4))).toEqual([198, 51, 100, 254]);
+      expect(Array.from(f.rtAddr!.mask!.subarray(0, 4))).toEqual([255, 255, 255, 255]);
+    }
   });
 
   it('default-routed NAT: no gateway reaches it, the NAT address does, and pairing takes the LAN side', async () => {
@@ -223,17 +231,28 @@ describe('engine scenarios on hand-built pf tables', () => {
     expect(counts(k.report)).toEqual({ scanned: 7, selected: 2, paired: 1, ambiguous: 2, killed: 5, alreadyGone: 0, failed: 0, dryRun: false });
   });
 
+  const dropPartner = (table: StateTable, plan: Plan) => {
+    // The kernel drops 02 (the NAT partner of 01) on its own, after the plan was made.
+    const at = plan.indices.indexOf(1); // snapshot index of 02
+    expect(at).toBe(2);
+    const out = new Int32Array(1);
+    table.backend.kill(table.lastSnapshot!, Int32Array.of(1), out);
+    expect(out[0]).toBe(0);
+  };
+
   it('a state that vanishes between plan and execute counts as already gone, not as a failure', async () => {
-    const o = await run('two-tier', [{ gateways: [gw('198.51.100.1')] }], {}, (table, plan) => {
-      // The kernel drops 02 (the NAT partner of 01) on its own, after the plan was made.
-      const at = plan.indices.indexOf(1); // snapshot index of 02
-      expect(at).toBe(2);
-      const out = new Int32Array(1);
-      table.backend.kill(table.lastSnapshot!, Int32Array.of(1), out);
-      expect(out[0]).toBe(0);
-    });
+    const o = await run('two-tier', [{ gateways: [gw('198.51.100.1')] }], {}, dropPartner, { pfFilterKill: false });
     expect(o.planned).toEqual([['01', 'selected'], ['03', 'selected'], ['02', 'paired'], ['04', 'paired']]);
     expect(Array.from(o.report.results)).toEqual([0, 0, 1, 0]);
+    expect(counts(o.report)).toEqual({ scanned: 9, selected: 2, paired: 2, ambiguous: 0, killed: 3, alreadyGone: 1, failed: 0, dryRun: false });
+    expect(o.killed).toEqual(['01', '02', '03', '04']);
+    expect(o.alive).toEqual(['05', '06', '07', '08', '09']);
+  });
+
+  it("...and through pf's own gateway kill: the same counts, not attributed state by state", async () => {
+    const o = await run('two-tier', [{ gateways: [gw('198.51.100.1')] }], {}, dropPartner);
+    expect(o.report.killPath).toMatchObject({ path: 'kernel-filter', planned: 4, counted: 3, countMatches: false });
+    expect(Array.from(o.report.results)).toEqual([3, 3, 3, 3]); // FILTER_UNCONFIRMED
     expect(counts(o.report)).toEqual({ scanned: 9, selected: 2, paired: 2, ambiguous: 0, killed: 3, alreadyGone: 1, failed: 0, dryRun: false });
     expect(o.killed).toEqual(['01', '02', '03', '04']);
     expect(o.alive).toEqual(['05', '06', '07', '08', '09']);

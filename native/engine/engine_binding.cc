@@ -168,29 +168,54 @@ Napi::Value PfSelect(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, double(engine::SelectRange(base, o, size_t(from), size_t(to), specs, idx, mask)));
 }
 
-// pfPair(records, stride, count, selected: Int32Array, outPartner: Int32Array, alsoStackKey?) ->
-// Int32Array of [selectedIndex, candidate, ...] for every ambiguous partner (usually empty).
+template <typename T, typename Arr>
+Arr Copy(Napi::Env env, const std::vector<T>& v) {
+  Arr a = Arr::New(env, v.size());
+  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
+  return a;
+}
+
+Napi::Value Ids(Napi::Env env, const engine::IdList& l) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("indices", Copy<int32_t, Napi::Int32Array>(env, l.index));
+  o.Set("ids", Copy<uint64_t, Napi::BigUint64Array>(env, l.id));
+  o.Set("creatorids", Copy<uint32_t, Napi::Uint32Array>(env, l.creator));
+  return o;
+}
+
+// pfPair(records, stride, count, selected: Int32Array (ascending), masks: Uint32Array, alsoStackKey)
+// -> { selectedIds, selectedCreatorids, paired: {indices, ids, creatorids}, ambiguous: {...},
+//      ambiguousSelected, selectedKernelMask, pairedKernelMask, kernelAmbiguous, kernelAmbiguousMask }
 // alsoStackKey: where pf's own rule finds no partner, retry with the other key (pf's `nat` rule),
 // which pairs port-forwards (rdr) whose inbound wire key never matches the inside state.
 Napi::Value PfPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireArgs(info, 5, "pfPair");
   const pf::RecordOffsets& o = Offsets(info[1]);
-  size_t count = size_t(info[2].ToNumber().Int64Value());
+  int64_t count64 = info[2].ToNumber().Int64Value();
+  if (count64 < 0) throw Error(env, EINVAL, "pfPair: bad count", "E_BAD_INPUT");
+  size_t count = size_t(count64);
   const uint8_t* base = Records(info[0], o, count);
-  size_t ns, np;
+  size_t ns, nm;
   int32_t* sel = TypedArrayOf<int32_t>(info[3], napi_int32_array, "selected", &ns);
-  int32_t* out = TypedArrayOf<int32_t>(info[4], napi_int32_array, "outPartner", &np);
-  if (np < ns) throw Error(env, EINVAL, "pfPair: outPartner too small", "E_BAD_INPUT");
-  for (size_t i = 0; i < ns; i++)
+  uint32_t* masks = TypedArrayOf<uint32_t>(info[4], napi_uint32_array, "masks", &nm);
+  if (nm != ns) throw Error(env, EINVAL, "pfPair: selected and masks differ in length", "E_BAD_INPUT");
+  for (size_t i = 0; i < ns; i++) {
     if (sel[i] < 0 || size_t(sel[i]) >= count) throw Error(env, EINVAL, "pfPair: selected index out of range", "E_BAD_INPUT");
+    if (i > 0 && sel[i] <= sel[i - 1]) throw Error(env, EINVAL, "pfPair: selected indices must ascend", "E_BAD_INPUT");
+  }
   bool alsoStack = info.Length() > 5 && info[5].ToBoolean();
-  engine::PairResult pr = engine::PairOpposite(base, o, count, sel, ns, alsoStack);
-  std::copy(pr.partner.begin(), pr.partner.end(), out);
-  std::vector<int32_t> amb;
-  for (const auto& [s, c] : pr.ambiguous) amb.push_back(s), amb.push_back(c);
-  Napi::Int32Array r = Napi::Int32Array::New(env, amb.size());
-  if (!amb.empty()) std::memcpy(r.Data(), amb.data(), amb.size() * 4);
+  engine::PairResult pr = engine::PairOpposite(base, o, count, sel, masks, ns, alsoStack);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("selectedIds", Copy<uint64_t, Napi::BigUint64Array>(env, pr.selectedId));
+  r.Set("selectedCreatorids", Copy<uint32_t, Napi::Uint32Array>(env, pr.selectedCreator));
+  r.Set("paired", Ids(env, pr.paired));
+  r.Set("ambiguous", Ids(env, pr.ambiguous));
+  r.Set("ambiguousSelected", double(pr.ambiguousSelected));
+  r.Set("selectedKernelMask", Copy<uint32_t, Napi::Uint32Array>(env, pr.selectedKernelMask));
+  r.Set("pairedKernelMask", Copy<uint32_t, Napi::Uint32Array>(env, pr.pairedKernelMask));
+  r.Set("kernelAmbiguous", Copy<int32_t, Napi::Int32Array>(env, pr.kernelAmbiguous));
+  r.Set("kernelAmbiguousMask", Copy<uint32_t, Napi::Uint32Array>(env, pr.kernelAmbiguousMask));
   return r;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace pf {
 
@@ -79,13 +80,16 @@ void Device::Probe() {
     if (!Absent(e)) throw DeviceError(e, "", name_ + ": DIOCGETSTATESV2 failed: " + std::strerror(e));
     break;
   }
-  if (read_ == ReadPath::None) {
+  {
+    // DIOCGETSTATES: the read on 12.x/13.0, and beside V2 the compact one (15 keeps it only with
+    // COMPAT_FREEBSD14).
     pfioc_states ps{};
     int e = t_->Ioctl(DIOCGETSTATES, &ps);
     if (e == 0) {
       ProbedLength(ps.ps_len, 242, "DIOCGETSTATES", name_);
-      read_ = ReadPath::Struct1301;
-    } else if (!Absent(e)) {
+      structRead_ = true;
+      if (read_ == ReadPath::None) read_ = ReadPath::Struct1301;
+    } else if (read_ == ReadPath::None && !Absent(e)) {
       throw DeviceError(e, "", name_ + ": DIOCGETSTATES failed: " + std::strerror(e));
     }
   }
@@ -106,15 +110,16 @@ void Device::Probe() {
                               "DIOCGETSTATUSNV, DIOCGETSTATUS)");
 }
 
-size_t Device::ProbeBytes() {
-  if (read_ == ReadPath::V2) {
+size_t Device::ProbeBytes(bool compact) {
+  ReadPath path = PathFor(compact);
+  if (path == ReadPath::V2) {
     pfioc_states_v2 ps{};
     ps.ps_req_version = v2Version_;
     int e = t_->Ioctl(DIOCGETSTATESV2, &ps);
     if (e) throw DeviceError(e, "", name_ + ": DIOCGETSTATESV2 size probe failed: " + std::strerror(e));
     return ProbedLength(ps.ps_len, 384, "DIOCGETSTATESV2", name_);
   }
-  if (read_ == ReadPath::Struct1301) {
+  if (path == ReadPath::Struct1301) {
     pfioc_states ps{};
     int e = t_->Ioctl(DIOCGETSTATES, &ps);
     if (e) throw DeviceError(e, "", name_ + ": DIOCGETSTATES size probe failed: " + std::strerror(e));
@@ -123,25 +128,26 @@ size_t Device::ProbeBytes() {
   throw DeviceError(ENODEV, "E_NO_PF", name_ + ": this kernel offers no state read ioctl");
 }
 
-ReadResult Device::Read(uint8_t* buf, size_t cap) {
+ReadResult Device::Read(uint8_t* buf, size_t cap, bool compact) {
   ReadResult r;
-  size_t elem = recordSize();
+  ReadPath path = PathFor(compact);
+  size_t elem = path == ReadPath::V2 ? 384 : 242;
   if (cap > size_t(INT32_MAX)) cap = size_t(INT32_MAX) / elem * elem;
   int len = int(cap / elem * elem);
   if (len == 0) {
-    r.needed = ProbeBytes();
+    r.needed = ProbeBytes(compact);
     r.truncated = r.needed > 0;
     return r;
   }
   int e;
-  if (read_ == ReadPath::V2) {
+  if (path == ReadPath::V2) {
     pfioc_states_v2 ps{};
     ps.ps_len = len;
     ps.ps_req_version = v2Version_;
     ps.ps_buf = buf;
     e = t_->Ioctl(DIOCGETSTATESV2, &ps);
     len = ps.ps_len;
-  } else if (read_ == ReadPath::Struct1301) {
+  } else if (path == ReadPath::Struct1301) {
     pfioc_states ps{};
     ps.ps_len = len;
     ps.ps_buf = buf;
@@ -161,19 +167,37 @@ ReadResult Device::Read(uint8_t* buf, size_t cap) {
   // exactly the table's size (2 GiB holds 5,592,405 export records, the most ps_len can say) is a
   // whole read, not a truncated one.
   if (cap - r.bytes < 64 * elem) {
-    r.needed = ProbeBytes();
+    r.needed = ProbeBytes(compact);
     r.truncated = r.needed > r.bytes;
   }
-  if (read_ == ReadPath::V2 && r.bytes >= 8) {
-    uint64_t v;
-    std::memcpy(&v, buf, 8);
-    if (v != kStateVersion13 && v != kStateVersion14)
-      throw DeviceError(EPROTO, "E_ABI_MISMATCH",
-                        name_ + ": pf_state_export version " + std::to_string(v) + " is not one statekill knows "
-                                "(20210706, 20230404); refusing to use this table");
-    hasRouteInfo_ = v == kStateVersion14;
+  if (path == ReadPath::V2) CheckExportVersion(buf, r.bytes);
+  // A compact read carries no version: read a few export records too, so that the ABI check on
+  // pf_state_export's version still runs (pf stops a V2 read at the first row that does not fit).
+  if (path == ReadPath::Struct1301 && read_ == ReadPath::V2) {
+    std::vector<uint8_t> few(64 * 384);
+    pfioc_states_v2 ps{};
+    ps.ps_len = int(few.size());
+    ps.ps_req_version = v2Version_;
+    ps.ps_buf = few.data();
+    int e2 = t_->Ioctl(DIOCGETSTATESV2, &ps);
+    if (e2) throw DeviceError(e2, "", name_ + ": reading states failed: " + std::strerror(e2));
+    if (ps.ps_len < 0 || size_t(ps.ps_len) > few.size() || ps.ps_len % 384 != 0)
+      throw DeviceError(EPROTO, "E_ABI_MISMATCH", name_ + ": kernel returned " + std::to_string(ps.ps_len) +
+                                                      " bytes of states, not whole records within the buffer");
+    CheckExportVersion(few.data(), size_t(ps.ps_len));
   }
   return r;
+}
+
+void Device::CheckExportVersion(const uint8_t* buf, size_t bytes) {
+  if (bytes < 8) return;
+  uint64_t v;
+  std::memcpy(&v, buf, 8);
+  if (v != kStateVersion13 && v != kStateVersion14)
+    throw DeviceError(EPROTO, "E_ABI_MISMATCH",
+                      name_ + ": pf_state_export version " + std::to_string(v) + " is not one statekill knows "
+                              "(20210706, 20230404); refusing to use this table");
+  hasRouteInfo_ = v == kStateVersion14;
 }
 
 int Device::StructKill(const KillFilter& f, bool clear, uint32_t* killed) {

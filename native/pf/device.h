@@ -47,6 +47,9 @@ class Device {
   void Probe();  // throws DeviceError(E_NO_PF / E_ABI_MISMATCH) when nothing known answers
 
   ReadPath readPath() const { return read_; }
+  // Whether DIOCGETSTATES (242-byte pfsync_state) answers beside DIOCGETSTATESV2: a compact read,
+  // for selections that need none of the fields only the export record has (issue 14).
+  bool compactRead() const { return read_ == ReadPath::V2 && structRead_; }
   KillPath killPath() const { return kill_; }        // filter kills and flush
   KillPath killByIdPath() const { return killById_; }
   size_t recordSize() const { return read_ == ReadPath::V2 ? 384 : 242; }
@@ -54,10 +57,11 @@ class Device {
   uint64_t stateVersion() const { return v2Version_; }
   const std::string& target() const;
 
-  // Bytes the kernel says the table needs now (a size probe).
-  size_t ProbeBytes();
+  // Bytes the kernel says the table needs now (a size probe). `compact`: for the DIOCGETSTATES
+  // read where compactRead() (ignored elsewhere: the one read there is).
+  size_t ProbeBytes(bool compact = false);
   // Fill buf with whole records. truncated = the table may not have fit; grow and call again.
-  ReadResult Read(uint8_t* buf, size_t cap);
+  ReadResult Read(uint8_t* buf, size_t cap, bool compact = false);
 
   // One result per entry: 0 killed, 1 already gone, -errno failed. id 0 is refused (-EINVAL):
   // pf would treat it as a filter kill matching every state.
@@ -85,9 +89,13 @@ class Device {
   int StructKill(const KillFilter& f, bool clear, uint32_t* killed);
   int NvGetRule(uint32_t ticket, uint32_t nr, std::vector<std::string>* labels);
 
+  void CheckExportVersion(const uint8_t* buf, size_t bytes);  // throws E_ABI_MISMATCH
+  ReadPath PathFor(bool compact) const { return compact && compactRead() ? ReadPath::Struct1301 : read_; }
+
   IoctlTarget* t_;
   std::string name_;
   ReadPath read_ = ReadPath::None;
+  bool structRead_ = false;
   KillPath kill_ = KillPath::None;
   KillPath killById_ = KillPath::None;
   uint64_t v2Version_ = 0;

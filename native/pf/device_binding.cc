@@ -73,12 +73,15 @@ class PfDevice : public Napi::ObjectWrap<PfDevice> {
     o.Set("hasRouteInfo", d.hasRouteInfo());
     o.Set("status", d.statusPath());
     o.Set("rules", d.rulePath());
+    o.Set("compactRead", d.compactRead());
     return o;
   }
 
+  // probeBytes(compact?)
   Napi::Value ProbeBytes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    return Napi::Number::New(env, double(Guard(env, [&] { return dev(env).ProbeBytes(); })));
+    bool compact = info.Length() > 0 && info[0].ToBoolean();
+    return Napi::Number::New(env, double(Guard(env, [&] { return dev(env).ProbeBytes(compact); })));
   }
 
   Napi::Value Read(const Napi::CallbackInfo& info) {
@@ -86,12 +89,15 @@ class PfDevice : public Napi::ObjectWrap<PfDevice> {
     RequireArgs(info, 1, "read");
     size_t len;
     uint8_t* buf = TypedArrayBytes(info[0], "read buffer", &len);
-    pf::ReadResult r = Guard(env, [&] { return dev(env).Read(buf, len); });
+    // read(into, compact?): compact = the 242-byte DIOCGETSTATES read where compactRead.
+    bool compact = info.Length() > 1 && info[1].ToBoolean() && dev(env).compactRead();
+    pf::ReadResult r = Guard(env, [&] { return dev(env).Read(buf, len, compact); });
     Napi::Object o = Napi::Object::New(env);
     o.Set("bytes", double(r.bytes));
     o.Set("truncated", r.truncated);
     o.Set("needed", double(r.needed));
-    o.Set("hasRouteInfo", dev(env).hasRouteInfo());
+    o.Set("recordSize", compact ? 242.0 : double(dev(env).recordSize()));
+    o.Set("hasRouteInfo", !compact && dev(env).hasRouteInfo());
     return o;
   }
 

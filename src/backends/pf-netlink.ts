@@ -202,10 +202,15 @@ export class PfNetlinkBackend implements Backend {
     const ids = new BigUint64Array(n);
     const creators = new Uint32Array(n);
     native.pfGatherIds(snapshot.bytes, RECORD, indices, ids, creators);
+    this.killIds(ids, creators, out);
+  }
+
+  /** By the (id, creatorid) a plan gathered from the records. */
+  killIds(ids: BigUint64Array, creatorids: Uint32Array, out: Int32Array): void {
     // Records hold the raw in-kernel creatorid (the decoder undid the dump's htonl), which is what
     // KILLSTATES takes.
-    if (this.nlKills) this.nl.killByIds(ids, creators, out);
-    else this.fallbackDevice().killByIds(ids, creators, out);
+    if (this.nlKills) this.nl.killByIds(ids, creatorids, out);
+    else this.fallbackDevice().killByIds(ids, creatorids, out);
   }
 
   /** CLRSTATES (pfctl -F states [-i ifname] [-M]). */

@@ -17,6 +17,8 @@ interface KillOpts extends TableOpts, SelectOpts {
   json?: boolean;
   kernelFilter?: boolean;
   progress?: boolean;
+  kernelRuleOnly?: boolean;
+  byId?: boolean;
 }
 
 export function register(program: Command): void {
@@ -29,6 +31,8 @@ export function register(program: Command): void {
     .option('--pair-rule <rule>', "'kernel' (pf's kill_match exactly) or 'kernel+stack' (also pairs port-forwards)", 'kernel+stack')
     .option('--dry-run', 'plan and report, kill nothing')
     .option('--kernel-filter', 'conntrack: one DELETE the kernel filters itself (--mark, or --reply-dst on Linux 6.12+); fastest, counts what went but cannot list it')
+    .option('--kernel-rule-only', "pf: only pf's own gateway kill (pfctl -M -k gateway): no read, no list, a count; leaves partners pf's rule cannot see")
+    .option('--by-id', "pf: kill every planned state by id (never let pf's gateway kill take the plan's gateway part)")
     .option('--json', 'print one JSON object (see README)')
     .option('--progress', 'print "killed N/TOTAL" to stderr after each kill batch')
     .action(async (o: KillOpts) => {
@@ -38,6 +42,7 @@ export function register(program: Command): void {
       const selection = checkedSelection(o, backend)!.selections[0];
       if (o.pairRule !== 'kernel' && o.pairRule !== 'kernel+stack') throw badInput(`--pair-rule: expected 'kernel' or 'kernel+stack'`);
       if (o.kernelFilter) return killByKernelFilter(o, selection);
+      if (o.kernelRuleOnly) return killKernelRuleOnly(o, selection);
       const workers = workersFrom(o);
       const table = await openTableFrom(o, selection);
       try {
@@ -47,7 +52,7 @@ export function register(program: Command): void {
           let report: ExecuteResult, stop: Interrupted | undefined;
           try {
             report = await table.execute(plan, {
-              dryRun: o.dryRun, signal,
+              dryRun: o.dryRun, signal, ...(o.byId ? { pfFilterKill: false } : {}),
               onProgress: o.progress ? (p) => process.stderr.write(`killed ${p.done}/${p.total}\n`) : undefined,
             });
           } catch (e) {
@@ -97,6 +102,27 @@ async function killByKernelFilter(o: KillOpts, selection: Selection): Promise<vo
     }
     // Entries the kernel refused to delete are a failed kill, never counted as killed.
     if (r.failed > 0) throw new ExitCode(EXIT_KILL_FAILED);
+  } finally {
+    await table.close();
+  }
+}
+
+/** --kernel-rule-only: pf's own gateway kill, nothing else (kill-fast.ts killByKernelRule). */
+async function killKernelRuleOnly(o: KillOpts, selection: Selection): Promise<void> {
+  if ((o.backend ?? 'pf') !== 'pf') throw badInput('--kernel-rule-only applies to pf');
+  if (o.dryRun) throw badInput("--kernel-rule-only cannot dry-run: pf's gateway kill does not say what it would kill");
+  if (o.killAmbiguous || o.byId) throw badInput('--kernel-rule-only takes neither --kill-ambiguous nor --by-id: pf decides its partners itself');
+  const table = await openTableFrom(o, selection);
+  try {
+    const r = table.killByKernelRule([selection], { pair: o.pair });
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify({ killed: r.killed, dryRun: false, phasesMs: { kill: Math.round(r.ms * 100) / 100 },
+        killPath: { path: 'kernel-rule-only', filters: r.filters, kernelPath: r.path, alsoKillsNewStates: true }, left: r.left })}\n`);
+    } else {
+      process.stdout.write(`target:      ${table.describe().target}\npath:        pf's own gateway kill (${r.path}, ${r.filters} request${r.filters === 1 ? '' : 's'})\n` +
+        `killed:      ${r.killed}\nleft:        ${r.left}\nphases (ms): kill ${r.ms.toFixed(1)}\n`);
+    }
+    await saveSimAfter(o, table);
   } finally {
     await table.close();
   }

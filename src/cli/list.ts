@@ -34,7 +34,7 @@ export function register(program: Command): void {
           snap = await table.snapshot();
           indices = { [Symbol.iterator]: function* () { for (let i = 0; i < snap.count; i++) yield i; } };
         } else {
-          const plan = await table.plan([selection], { pair: !!o.pair, workers: workersFrom(o), force: !!o.force });
+          const plan = await table.plan([selection], { pair: !!o.pair, workers: workersFrom(o), force: !!o.force, fullRecords: true });
           snap = table.lastSnapshot!;
           indices = plan.indices;
         }

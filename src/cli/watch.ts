@@ -51,7 +51,10 @@ export function register(program: Command): void {
       const log = policyLogs(config, o, terminal);
       let audit: AuditSink | undefined;
       if (o.audit !== undefined) audit = auditFile(String(o.audit));
-      watcher = new Watcher(config, { killer: killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun, audit }), () => config), log });
+      // A real kernel's table stays open between events, so each event's read reuses the last
+      // one's buffer (a simulated table file is loaded afresh per event, as `event` does).
+      const engine = engineKiller(target, { dryRun: !!o.dryRun, audit, keepOpen: !o.sim });
+      watcher = new Watcher(config, { killer: killerForTarget(target, engine, () => config), log });
       log('info', 'watch: started', { config: o.config, gateways: config.gateways.map((g) => g.name) });
       if (pendingHup) hup();
       watcher.start();
@@ -59,7 +62,7 @@ export function register(program: Command): void {
         const stop = (sig: string) => {
           log('info', `watch: ${sig}, stopping`, { signal: sig });
           process.off('SIGHUP', hup);
-          watcher!.stop().then(async () => {
+          watcher!.stop().then(() => engine.close()).then(async () => {
             log('info', 'watch: stopped');
             audit?.close();
             await log.flush();

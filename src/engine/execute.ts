@@ -1,10 +1,12 @@
 /**
- * plan -> kill -> report: batched native kills; vanished states count as already gone. An abort
- * stops between batches and rejects with ABORT_ERR carrying the partial report.
+ * plan -> kill -> report: pf's own gateway kill for the part of a plan it removes exactly
+ * (kill-fast.ts), the rest by (id, creatorid) in native batches; vanished states count as already
+ * gone. An abort stops between batches and rejects with ABORT_ERR carrying the partial report.
  */
 import { constants } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { abortError } from '../errors.js';
+import { killGatewayPart, type KillPathReport } from './kill-fast.js';
 import { idHex } from './plan.js';
 import type { Backend, ExecuteOptions, Plan, Report, Snapshot } from './types.js';
 
@@ -30,9 +32,13 @@ export interface ExecuteResult extends Report {
   notAttempted: number;
   /** The failed kills, the first FAILURES_LISTED in plan order. */
   failures: KillFailure[];
+  /** How the plan was killed: pf's own gateway kill for part of it, or every state by id (absent on a dry run). */
+  killPath?: KillPathReport;
   /**
    * Per planned state, in plan.indices order: 0 killed, 1 already gone, 2 not attempted (aborted
-   * before its batch, or a dry run), <0 -errno. Not enumerable, so JSON.stringify, log lines and
+   * before its batch, or a dry run), <0 -errno. After a confirming by-id pass (killPath.countMatches
+   * false) a state pf's gateway kill removed reads 1: it was gone when confirmed; the counts credit
+   * the filter kill with what the kernel counted. Not enumerable, so JSON.stringify, log lines and
    * spreads leave it out and a report stays small at any table size; the per-state list is
    * plannedStates(plan) (`kill --json`'s `states`).
    */
@@ -72,17 +78,30 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
   const phasesMs = { ...plan.phasesMs };
   const t = performance.now();
   let aborted = false;
+  let killPath: KillPathReport | undefined;
+  // When a confirming by-id pass ran: the kernel's count, and the plan positions outside the filter part.
+  let confirm: { counted: number; rest: Int32Array } | undefined;
   if (!opts.dryRun) {
-    const batch = Math.max(1, opts.batch ?? 16384);
-    for (let from = 0; from < total; from += batch) {
-      if (opts.signal?.aborted) {
-        aborted = true;
-        break;
+    if (opts.signal?.aborted) aborted = true;
+    else {
+      // pf's own gateway kill takes the part of the plan it removes exactly (kill-fast.ts).
+      const fast = killGatewayPart(backend, plan, opts, results);
+      killPath = fast.report;
+      let rest = fast.rest;
+      let done = 0;
+      if (fast.report.path === 'kernel-filter') {
+        done = fast.report.planned;
+        opts.onProgress?.({ done, total });
+        if (!fast.report.countMatches) {
+          // The kernel's count disagrees with the plan (states came or went since the read, or a
+          // kernel matched differently): confirm the filter part by id too. A state the filter killed
+          // answers "already gone"; one it missed dies now. No planned state is left to chance.
+          confirm = { counted: fast.report.counted, rest: fast.rest ?? new Int32Array(0) };
+          rest = undefined;
+          done = 0;
+        }
       }
-      const to = Math.min(total, from + batch);
-      backend.kill(snap, plan.indices.subarray(from, to), results.subarray(from, to), plan.selections);
-      opts.onProgress?.({ done: to, total });
-      if (to < total) await betweenBatches();
+      aborted = !(await killByIds(backend, snap, plan, rest, results, opts, done));
     }
   }
   let killed = 0, alreadyGone = 0, failed = 0, notAttempted = 0;
@@ -92,6 +111,18 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
     else if (r === ALREADY_GONE) alreadyGone++;
     else if (r === NOT_ATTEMPTED) notAttempted++;
     else failed++;
+  }
+  if (confirm) {
+    // Filter-part states the confirming pass found gone were killed by the filter kill, up to what
+    // the kernel counted (the rest vanished on their own).
+    let gone = 0;
+    for (let i = 0, k = 0; i < total; i++) {
+      if (k < confirm.rest.length && confirm.rest[k] === i) k++;
+      else if (results[i] === ALREADY_GONE) gone++;
+    }
+    const credit = Math.min(confirm.counted, gone);
+    killed += credit;
+    alreadyGone -= credit;
   }
   phasesMs.kill = performance.now() - t;
   const report: ExecuteResult = {
@@ -106,8 +137,48 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
     phasesMs,
     notAttempted: opts.dryRun ? 0 : notAttempted,
     failures: failed ? failuresOf(plan, results) : [],
+    ...(killPath ? { killPath } : {}),
   } as ExecuteResult;
   Object.defineProperty(report, 'results', { value: results, enumerable: false });
   if (aborted) throw abortError(opts.signal!, 'kill', report);
   return report;
+}
+
+/**
+ * Kills plan entries by (id, creatorid) in batches: `positions` (plan positions, ascending), or all
+ * when undefined. Uses the ids gathered into the plan where the backend takes ids, so the kill never
+ * reads the snapshot (whose buffer a later read may reuse); else the backend reads them from it
+ * (conntrack also re-checks each entry against the plan's selections). Returns false when an abort
+ * stopped it between batches (the rest stay NOT_ATTEMPTED).
+ */
+async function killByIds(backend: Backend, snap: Snapshot, plan: Plan, positions: Int32Array | undefined,
+  results: Int32Array, opts: ExecuteOptions, doneBefore: number): Promise<boolean> {
+  const total = plan.indices.length;
+  const m = positions ? positions.length : total;
+  const batch = Math.max(1, opts.batch ?? 16384);
+  const byIds = backend.killIds && plan.ids && plan.creatorids ? backend.killIds.bind(backend) : undefined;
+  for (let from = 0; from < m; from += batch) {
+    if (opts.signal?.aborted) return false;
+    const to = Math.min(m, from + batch);
+    if (!positions) {
+      if (byIds) byIds(plan.ids!.subarray(from, to), plan.creatorids!.subarray(from, to), results.subarray(from, to));
+      else backend.kill(snap, plan.indices.subarray(from, to), results.subarray(from, to), plan.selections);
+    } else {
+      const k = to - from;
+      const out = new Int32Array(k);
+      if (byIds) {
+        const ids = new BigUint64Array(k), creators = new Uint32Array(k);
+        for (let i = 0; i < k; i++) ids[i] = plan.ids![positions[from + i]], creators[i] = plan.creatorids![positions[from + i]];
+        byIds(ids, creators, out);
+      } else {
+        const idx = new Int32Array(k);
+        for (let i = 0; i < k; i++) idx[i] = plan.indices[positions[from + i]];
+        backend.kill(snap, idx, out, plan.selections);
+      }
+      for (let i = 0; i < k; i++) results[positions[from + i]] = out[i];
+    }
+    opts.onProgress?.({ done: doneBefore + to, total });
+    if (to < m) await betweenBatches();
+  }
+  return true;
 }

@@ -8,6 +8,8 @@ import { badInput } from '../errors.js';
 import { applyLabelRules } from './labels.js';
 import { selectStates, workersFor, type Selected } from './select.js';
 import { checkSelectedIds, checkSnapshot, validatePlanOptions, validateSelections, type BackendKind, type ValidSelections } from './validate.js';
+import { noteKernelRule } from './kill-fast.js';
+import type { PairNative } from '../native/types-engine.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 const REASON_SELECTED = 0;
@@ -60,41 +62,22 @@ export async function planValidated(snap: Snapshot, valid: ValidSelections, opts
 export function planFromSelected(snap: Snapshot, sel: Selected, selections: Selection[], opts: PlanOptions = {},
   phasesMs: Record<string, number> = {}): Plan {
   let t = performance.now();
-
   const n = sel.indices.length;
   const killAmbiguous = opts.killAmbiguous ?? false;
-  let paired = new Int32Array(0);
-  let ambiguous = new Int32Array(0);
+  let pr: PairNative | undefined;
   if ((opts.pair ?? true) && snap.layout !== 'ct' && n > 0) {
-    // One conntrack entry already holds both directions: pairing applies to pf only.
-    const partners = new Int32Array(n);
-    const amb = native.pfPair(snap.bytes, snap.layout === 'pf-1301' ? 242 : 384, snap.count, sel.indices, partners,
+    // One conntrack entry already holds both directions: pairing applies to pf only. The native
+    // pass also dedupes partners and copies every id while the records are in cache.
+    pr = native.pfPair(snap.bytes, snap.layout === 'pf-1301' ? 242 : 384, snap.count, sel.indices, sel.masks,
       (opts.pairRule ?? 'kernel+stack') === 'kernel+stack');
-    const taken = new Uint8Array(snap.count);
-    for (let i = 0; i < n; i++) taken[sel.indices[i]] = 1;
-    const p: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const j = partners[i];
-      if (j >= 0 && !taken[j]) { // a partner that was itself selected is counted once
-        taken[j] = 1;
-        p.push(j);
-      }
-    }
-    const a: number[] = [];
-    for (let i = 1; i < amb.length; i += 2) {
-      const c = amb[i];
-      if (!taken[c]) {
-        taken[c] = 1;
-        a.push(c);
-      }
-    }
-    paired = Int32Array.from(p);
-    ambiguous = Int32Array.from(a);
   }
+  const paired = pr?.paired.indices ?? new Int32Array(0);
+  const ambiguous = pr?.ambiguous.indices ?? new Int32Array(0);
   phasesMs.pair = performance.now() - t;
   t = performance.now();
 
-  const total = n + paired.length + (killAmbiguous ? ambiguous.length : 0);
+  const withAmb = killAmbiguous ? ambiguous.length : 0;
+  const total = n + paired.length + withAmb;
   const indices = new Int32Array(total);
   const reasons = new Uint8Array(total);
   const selectionMask = new Uint32Array(total);
@@ -107,10 +90,27 @@ export function planFromSelected(snap: Snapshot, sel: Selected, selections: Sele
     reasons.fill(REASON_AMBIGUOUS, n + paired.length);
   }
   reasons.fill(REASON_SELECTED, 0, n);
-  const ids = gatherIds(snap, indices);
-  const amb = gatherIds(snap, ambiguous);
+  let ids: { ids?: BigUint64Array; creatorids?: Uint32Array };
+  let amb: { ids?: BigUint64Array; creatorids?: Uint32Array };
+  if (pr) {
+    const all = new BigUint64Array(total);
+    const creatorids = new Uint32Array(total);
+    all.set(pr.selectedIds, 0);
+    creatorids.set(pr.selectedCreatorids, 0);
+    all.set(pr.paired.ids, n);
+    creatorids.set(pr.paired.creatorids, n);
+    if (killAmbiguous) {
+      all.set(pr.ambiguous.ids, n + paired.length);
+      creatorids.set(pr.ambiguous.creatorids, n + paired.length);
+    }
+    ids = { ids: all, creatorids };
+    amb = { ids: pr.ambiguous.ids, creatorids: pr.ambiguous.creatorids };
+  } else {
+    ids = gatherIds(snap, indices);
+    amb = gatherIds(snap, ambiguous);
+  }
   phasesMs.plan = performance.now() - t;
-  return {
+  const plan: Plan = {
     layout: snap.layout,
     selections,
     scanned: snap.count,
@@ -125,6 +125,8 @@ export function planFromSelected(snap: Snapshot, sel: Selected, selections: Sele
     counts: { selected: n, paired: paired.length, ambiguous: ambiguous.length },
     phasesMs,
   };
+  if (snap.layout !== 'ct') noteKernelRule(plan, opts, pr);
+  return plan;
 }
 
 export interface PlannedState {

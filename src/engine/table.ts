@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { PfBackend } from '../backends/pf.js';
 import { PfNetlinkBackend } from '../backends/pf-netlink.js';
 import { createSimKernel, type SimSource } from '../backends/sim.js';
-import { asAbortError, badInput, refuseIfAborted } from '../errors.js';
+import { asAbortError, badInput, refuseIfAborted, StatekillError } from '../errors.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
 import { executePlan, type ExecuteResult } from './execute.js';
 import { assertPlanFits, planValidated } from './plan.js';
@@ -15,6 +15,8 @@ import { hintFilters, partnersInRead, readHintFor } from './read-hint.js';
 import { readVerified } from './preflight.js';
 import { resolveLabels } from './labels.js';
 import { validatePlanOptions, validateSelections, type BackendKind } from './validate.js';
+import { killByKernelRule, type KernelRuleKill } from './kill-fast.js';
+import { compactRecordsSuffice } from './compact-read.js';
 import type { Backend, BackendDescription, ExecuteOptions, Plan, PlanOptions, ReadHint, Selection, Snapshot } from './types.js';
 import type { ConntrackBackendOptions } from '../backends/conntrack.js';
 
@@ -35,6 +37,12 @@ export interface OpenOptions {
   transport?: 'auto' | 'ioctl' | 'netlink';
   /** Selection worker threads to start now, so they are ready when the read ends (default: none). */
   workers?: number;
+  /**
+   * pf (ioctl reads): keep each plan's read buffer for the next plan's read, which then copies into
+   * pages already faulted in (default true; a long-lived process keeps one table-sized buffer).
+   * false: every read gets a fresh buffer and the memory goes back between plans.
+   */
+  keepReadBuffer?: boolean;
 }
 
 function isSimHandle(x: unknown): x is SimKernelHandle {
@@ -100,6 +108,7 @@ export class StateTable extends EventEmitter<StateTableEvents> {
     const labelRules = resolveLabels(valid.selections, this.backend.ruleLabels?.bind(this.backend));
     const t = performance.now();
     const hint = readHintFor(valid.compiled);
+    if (!opts.fullRecords && compactRecordsSuffice(valid.selections)) hint.compact = true;
     let snap = await this.snapshot(hint);
     let phasesMs: Record<string, number> = { read: performance.now() - t };
     let plan = await asAbortError(opts.signal, 'plan', () => planValidated(snap, valid, opts, phasesMs, labelRules));
@@ -128,22 +137,42 @@ export class StateTable extends EventEmitter<StateTableEvents> {
     if (!snap) throw badInput('execute: this plan was not made by this table (plan again on this table)');
     if (snap.layout === 'ct' && snap !== this.last)
       throw badInput('execute: this conntrack plan is older than the table\'s last read; entry ids may have been reused since: plan again');
+    // A later plan's read reused this plan's buffer (after this plan was executed once): its
+    // records are gone. Kills go by the plan's ids, but a plan that old is not run again.
+    if (this.backend.isStale?.(snap))
+      throw new StatekillError('execute: a later read reused this plan\'s snapshot buffer; plan again', 116, 'E_STALE_SNAPSHOT');
     assertPlanFits(plan, snap); // the plan's fields were not changed since planning
-    const r = await executePlan(this.backend, snap, plan, {
-      ...opts,
-      onProgress: (p) => {
-        this.emit('progress', p);
-        opts.onProgress?.(p);
-      },
-    });
-    this.emit('phase', { phase: 'kill', ms: r.phasesMs.kill });
-    return r;
+    try {
+      const r = await executePlan(this.backend, snap, plan, {
+        ...opts,
+        onProgress: (p) => {
+          this.emit('progress', p);
+          opts.onProgress?.(p);
+        },
+      });
+      this.emit('phase', { phase: 'kill', ms: r.phasesMs.kill });
+      return r;
+    } finally {
+      // Executed (or a dry run): the next plan's read may reuse this buffer (pf), whose pages are
+      // already faulted in. A plan that is never executed keeps its buffer to itself.
+      this.backend.release?.(snap);
+    }
   }
 
   /** plan + execute in one call. */
   async kill(selections: Selection[], opts: PlanOptions & ExecuteOptions = {}): Promise<{ plan: Plan; report: ExecuteResult }> {
     const plan = await this.plan(selections, opts);
     return { plan, report: await this.execute(plan, opts) };
+  }
+
+  /**
+   * pf's own gateway kill only (`pfctl -M -k gateway` per gateway): no read, no plan, a count.
+   * Partners pf's rule cannot see (port-forwards) and NAT-address states are left; see kill-fast.ts.
+   */
+  killByKernelRule(selections: Selection[], opts: { pair?: boolean } = {}): KernelRuleKill {
+    const r = killByKernelRule(this.backend, selections, opts.pair ?? true);
+    this.emit('phase', { phase: 'kill', ms: r.ms });
+    return r;
   }
 
   /** Every state (pfctl -Fs / conntrack -F). */
@@ -159,6 +188,7 @@ export class StateTable extends EventEmitter<StateTableEvents> {
 
 export async function openTable(opts: OpenOptions = {}): Promise<StateTable> {
   const table = await openBackend(opts);
+  if (opts.keepReadBuffer === false && table.backend instanceof PfBackend) table.backend.reuseReadBuffer = false;
   // Explicit workers start now, overlapping the read; automatic ones start when a table is large.
   if (opts.workers) warmSelectPool(opts.workers);
   return table;

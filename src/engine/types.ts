@@ -106,6 +106,11 @@ export interface PlanOptions {
   /** Kill states whose partner is not unique anyway (default false: reported, not killed). */
   killAmbiguous?: boolean;
   /**
+   * pf: read the kernel's full 384-byte export records even where the selections need only the
+   * 242-byte ones (which plan() reads where the kernel has both). For callers that print records.
+   */
+  fullRecords?: boolean;
+  /**
    * Worker threads for selection; 0 = inline. Default: inline below 4M records, else cores (at most
    * 4). Any count gives the identical plan.
    */
@@ -146,6 +151,13 @@ export interface Plan {
 
 export interface ExecuteOptions {
   dryRun?: boolean;
+  /**
+   * pf: let the kernel's own gateway kill (rt_addr + kill_match, FreeBSD 13.1+) remove the part of
+   * the plan it removes exactly, and kill only the rest by id (default true; used only where exact,
+   * see src/engine/kill-fast.ts). It also kills states created after the read on that gateway.
+   * false: every planned state by (id, creatorid).
+   */
+  pfFilterKill?: boolean;
   /** States per native kill call (default 16384). */
   batch?: number;
   signal?: AbortSignal;
@@ -184,6 +196,11 @@ export interface BackendDescription {
  * Backends that cannot filter in the kernel ignore it. Same shape as pf netlink's GETSTATES filters.
  */
 export interface ReadHint {
+  /**
+   * pf: no selection needs a field only the 384-byte export record has (orig_ifname, rt,
+   * rt_ifname): the kernel's 242-byte pfsync_state read may be used (src/engine/compact-read.ts).
+   */
+  compact?: boolean;
   af?: 2 | 28;
   proto?: number;
   /** 16-byte address and mask: keep states with any key address inside. */
@@ -203,8 +220,20 @@ export interface Backend {
    * entry id can be reused by a re-created entry with another mark); others may ignore them.
    */
   kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array, selections?: Selection[]): void;
+  /**
+   * Kills by the (id, creatorid) a plan gathered, without reading the snapshot (pf). Preferred
+   * over kill() where present: a reused read buffer can then never be read for a kill.
+   */
+  killIds?(ids: BigUint64Array, creatorids: Uint32Array, out: Int32Array): void;
   /** Everything (pfctl -Fs, conntrack -F). Returns the count removed. */
   flush(): number;
+  /**
+   * `snapshot`'s buffer may serve the next read (pf), which then overwrites it; StateTable.execute
+   * calls this when the plan made from it has run.
+   */
+  release?(snapshot: Snapshot): void;
+  /** True when a later read reused `snapshot`'s buffer (see release). */
+  isStale?(snapshot: Snapshot): boolean;
   close(): void;
   /** The kernel's own state counter (pf: pf_status.states), for the read preflight. */
   status?(): { states: number; hostid: number; source: string };

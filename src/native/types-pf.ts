@@ -33,6 +33,8 @@ export interface PfDeviceDescription {
   recordSize: 384 | 242;
   stateVersion: number;
   hasRouteInfo: boolean;
+  /** DIOCGETSTATES (242-byte records) answers beside DIOCGETSTATESV2: read(into, true) uses it. */
+  compactRead: boolean;
   /** Where the state counter comes from. */
   status: 'DIOCGETSTATUSNV' | 'DIOCGETSTATUS' | 'none';
   /** How rule labels were last read ('none' until ruleLabels() ran). */
@@ -49,8 +51,8 @@ export interface PfStatus {
 
 export interface PfDeviceHandle {
   describe(): PfDeviceDescription;
-  probeBytes(): number;
-  read(into: Uint8Array): { bytes: number; truncated: boolean; needed: number; hasRouteInfo: boolean };
+  probeBytes(compact?: boolean): number;
+  read(into: Uint8Array, compact?: boolean): { bytes: number; truncated: boolean; needed: number; recordSize: 384 | 242; hasRouteInfo: boolean };
   killByIds(ids: BigUint64Array, creators: Uint32Array, out: Int32Array): { killed: number; alreadyGone: number; failed: number };
   flush(ifname?: string, killMatch?: boolean): number;
   killByFilter(filter: PfKillFilterArg): number;

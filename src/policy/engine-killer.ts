@@ -15,13 +15,31 @@ export interface EngineKillerOptions {
   onPlan?: (plan: Plan, table: StateTable) => void | Promise<void>;
   /** Per-state results (`--audit FILE`). */
   audit?: AuditSink;
+  /**
+   * Keep the table open between kills (a daemon): each kill still reads the table afresh, into the
+   * previous read's buffer (pages already faulted in). close() ends it.
+   */
+  keepOpen?: boolean;
 }
 
-export function engineKiller(target: OpenOptions, o: EngineKillerOptions = {}): StateKiller {
-  return async (selections, _why, context) => {
+export type EngineKiller = StateKiller & { close(): Promise<void> };
+
+export function engineKiller(target: OpenOptions, o: EngineKillerOptions = {}): EngineKiller {
+  let kept: Promise<StateTable> | undefined;
+  const open = async () => {
     // Imported on first kill, so deciding (and the policy's tests) never loads native code.
     const { openTable } = await import('../engine/table.js');
-    const table = await openTable(target);
+    return openTable(target);
+  };
+  const keep = () => {
+    if (!kept) {
+      kept = open();
+      kept.catch(() => { kept = undefined; }); // a failed open is retried at the next kill
+    }
+    return kept;
+  };
+  const killer: StateKiller = async (selections, _why, context) => {
+    const table = o.keepOpen ? await keep() : await open();
     try {
       const plan = await table.plan(selections, { pair: true, killAmbiguous: false, ...o.plan });
       await o.onPlan?.(plan, table);
@@ -30,9 +48,16 @@ export function engineKiller(target: OpenOptions, o: EngineKillerOptions = {}): 
       // Counts only: the per-state result array would make each log line as big as the table.
       return reportCounts(r);
     } finally {
-      await table.close();
+      if (!o.keepOpen) await table.close();
     }
   };
+  return Object.assign(killer, {
+    async close() {
+      const t = kept;
+      kept = undefined;
+      await (await t?.catch(() => undefined))?.close();
+    },
+  });
 }
 
 /** --sim FILE / --device PATH / --backend conntrack, as the CLI commands take them. */

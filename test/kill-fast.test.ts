@@ -1,0 +1,289 @@
+/**
+ * The kernel filter-kill fast path (src/engine/kill-fast.ts, issue 14): on twin simulated kernels,
+ * the default execute (pf's own gateway kill for the part it removes exactly, the rest by id) and
+ * the exact path (every state by id) leave the same survivors and report the same counts, on the
+ * scenario corpus, the realistic and bench profiles and random tables, on every personality and
+ * transport. Where the fast path cannot be exact it is not used, and says why.
+ */
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createSimKernel, decodeState, openTable, parseCidr, PfBackend, PfNetlinkBackend } from '../src/index.js';
+import type { Backend, PlanOptions, Selection, SimSource, StateTable } from '../src/index.js';
+import type { SimKernelHandle } from '../src/native/types-sim.js';
+import { parseAddr, prefixMask } from '../src/engine/addr.js';
+import { GW1, GW1B, GW2, GW6, NAT1, NAT2, randomStates, recordsOf } from './pf-model.js';
+
+interface Target {
+  name: string;
+  version: 12 | 13 | 14 | 15;
+  compat14?: boolean;
+  transport: 'ioctl' | 'netlink';
+  /** pf's gateway kill with kill_match exists (13.1+ NV, or netlink). */
+  fast: boolean;
+}
+
+const TARGETS: Target[] = [
+  { name: 'FreeBSD 12 (ioctl)', version: 12, transport: 'ioctl', fast: false },
+  { name: 'FreeBSD 13.1+ (ioctl)', version: 13, transport: 'ioctl', fast: true },
+  { name: 'FreeBSD 14 (ioctl)', version: 14, transport: 'ioctl', fast: true },
+  { name: 'FreeBSD 14 (netlink)', version: 14, transport: 'netlink', fast: true },
+  { name: 'FreeBSD 15 (netlink)', version: 15, transport: 'netlink', fast: true },
+  { name: 'FreeBSD 15 + COMPAT_FREEBSD14 (ioctl)', version: 15, compat14: true, transport: 'ioctl', fast: true },
+  { name: 'FreeBSD 15 + COMPAT_FREEBSD14 (netlink)', version: 15, compat14: true, transport: 'netlink', fast: true },
+];
+
+const SCENARIOS = new URL('./fixtures/scenarios/', import.meta.url).pathname;
+const g = (t: string) => parseCidr(t, 'test gateway');
+
+const SELECTIONS: Selection[][] = [
+  [{ gateways: [g(GW1)] }],
+  [{ gateways: [g(GW2)] }],
+  [{ name: 'two', gateways: [g(GW1), g(GW1B)] }],
+  [{ gateways: [g('198.51.100.0/24')] }],
+  [{ gateways: [g(GW1)] }, { natAddrs: [g(NAT1)] }], // the policy's failover pair: filter + by id
+  [{ natAddrs: [g(NAT2)] }], // nothing for pf's gateway filter: all by id
+  [{ gateways: [g(GW6)] }],
+  [{ gateways: [g(GW2)], af: 'inet' }],
+];
+const OPTIONS: PlanOptions[] = [{}, { pairRule: 'kernel' }, { killAmbiguous: true }, { pair: false }];
+
+function simOf(t: Target, src: SimSource): SimKernelHandle {
+  return createSimKernel({ ...src, version: t.version, compat14: t.compat14 });
+}
+
+function openOn(t: Target, sim: SimKernelHandle): Promise<StateTable> {
+  return openTable({ sim, transport: t.transport });
+}
+
+async function idsAlive(table: StateTable): Promise<string[]> {
+  const s = await table.snapshot();
+  return Array.from({ length: s.count }, (_, i) => decodeState(s.bytes, i, s.layout).id).sort();
+}
+
+interface Tally { fast: number; byId: number; reasons: Set<string> }
+
+/** Both paths on twin kernels: same plan, same counts, same survivors. Returns the fast one's path. */
+async function compare(t: Target, src: SimSource, selections: Selection[], opts: PlanOptions, tally: Tally): Promise<void> {
+  const exactT = await openOn(t, simOf(t, src));
+  const fastT = await openOn(t, simOf(t, src));
+  try {
+    const pe = await exactT.plan(selections, opts);
+    const pf = await fastT.plan(selections, opts);
+    expect(Array.from(pf.indices)).toEqual(Array.from(pe.indices));
+    const re = await exactT.execute(pe, { pfFilterKill: false });
+    const rf = await fastT.execute(pf);
+    const counts = (r: typeof re) => ({ killed: r.killed, alreadyGone: r.alreadyGone, failed: r.failed });
+    expect(counts(rf)).toEqual(counts(re));
+    expect(re.killed).toBe(pe.indices.length);
+    expect(re.killPath).toMatchObject({ path: 'by-id' });
+    expect(await idsAlive(fastT)).toEqual(await idsAlive(exactT));
+    if (rf.killPath!.path === 'kernel-filter') {
+      tally.fast++;
+      expect(rf.killPath).toMatchObject({ countMatches: true, alsoKillsNewStates: true });
+      expect(rf.killPath!.counted).toBe(rf.killPath!.planned);
+      expect(Array.from(rf.results).every((r) => r === 0)).toBe(true);
+    } else {
+      tally.byId++;
+      tally.reasons.add(rf.killPath!.reason!);
+    }
+  } finally {
+    await exactT.close();
+    await fastT.close();
+  }
+}
+
+const scenarioFiles = readdirSync(SCENARIOS).filter((f) => f.endsWith('.jsonl'));
+
+for (const t of TARGETS) {
+  describe(`fast path = exact path: ${t.name}`, () => {
+    const tally: Tally = { fast: 0, byId: 0, reasons: new Set() };
+
+    it('scenario corpus: every file, every selection, every pairing option', async () => {
+      for (const f of scenarioFiles)
+        for (const sel of SELECTIONS)
+          for (const opts of OPTIONS) await compare(t, { file: SCENARIOS + f }, sel, opts, tally);
+    });
+
+    it('realistic profile (20k states)', async () => {
+      for (const sel of SELECTIONS.slice(0, 5))
+        for (const opts of [{}, { pairRule: 'kernel' }] as PlanOptions[])
+          await compare(t, { generate: { states: 20_000, seed: 3, profile: 'realistic' } }, sel, opts, tally);
+    });
+
+    it('bench profile (20k states)', async () => {
+      await compare(t, { generate: { states: 20_000, seed: 1, profile: 'bench' } }, [{ gateways: [g(GW1)] }], {}, tally);
+    });
+
+    it('random tables with colliding keys', async () => {
+      for (const seed of [11, 12])
+        for (const sel of SELECTIONS)
+          for (const opts of [{}, { killAmbiguous: true }] as PlanOptions[])
+            await compare(t, { records: recordsOf(randomStates(seed, 1500)) }, sel, opts, tally);
+    });
+
+    it(t.fast ? 'used pf\'s gateway kill wherever exact, and said why elsewhere' : 'never used the filter kill (the struct ioctl has no gateway)', () => {
+      if (t.fast) {
+        expect(tally.fast).toBeGreaterThan(50);
+        expect([...tally.reasons].some((r) => /NAT|natAddrs/.test(r))).toBe(true);
+      } else {
+        expect(tally.fast).toBe(0);
+        expect([...tally.reasons].some((r) => /DIOCKILLSTATES\)/.test(r))).toBe(true);
+      }
+    });
+  });
+}
+
+// ---- what the fast path refuses, and what differs ---------------------------------------------
+
+// 01 IN via GW1 wants an OUT state with stack key 1.1.1.1:443 -> 192.168.1.2:4000: 02 (NAT on igb0)
+// and 03 (on igb3, itself routed to GW1) both have it. 03 in turn wants an IN state with 01's wire
+// key: 01 and 04 (a floating duplicate) both have it. The plan kills 01 and 03 and reports 02 and
+// 04 as ambiguous. pf's own scan kills one of them as well, whichever of 01/03 it meets first: the
+// first removal leaves the other's lookup unique.
+const inKey = { addr: ['192.168.1.2', '1.1.1.1'], port: [4000, 443] };
+const outStack = { addr: ['1.1.1.1', '192.168.1.2'], port: [443, 4000] };
+const base = { creatorid: '0badc0de', af: 'inet', proto: 'tcp' };
+const ambiguousOnGateway = [
+  { ...base, id: '0000000000000001', ifname: 'igb1', direction: 'in', key: [inKey, inKey], rt: 'route-to', rt_addr: GW1, rt_ifname: 'igb0' },
+  { ...base, id: '0000000000000002', ifname: 'igb0', direction: 'out', key: [{ addr: ['1.1.1.1', NAT1], port: [443, 5000] }, outStack] },
+  { ...base, id: '0000000000000003', ifname: 'igb3', direction: 'out', key: [outStack, outStack], rt: 'route-to', rt_addr: GW1, rt_ifname: 'igb0' },
+  { ...base, id: '0000000000000004', ifname: 'all', orig_ifname: 'igb2', direction: 'in', key: [inKey, inKey] },
+];
+
+const rtFilter = (c: string) => {
+  const x = g(c);
+  return { af: (x.af === 'inet' ? 2 : 28) as 2 | 28, rtAddr: { addr: parseAddr(x.addr)!.bytes, mask: prefixMask(x.af, x.prefix) }, killMatch: true };
+};
+
+describe('where the fast path is not exact, the plan goes by id and says why', () => {
+  it('an ambiguous pf-rule partner that is itself on the gateway (pf\'s result would depend on its scan order)', async () => {
+    const records = recordsOf(ambiguousOnGateway);
+    const table = await openTable({ sim: createSimKernel({ records }) });
+    try {
+      const plan = await table.plan([{ gateways: [g(GW1)] }]);
+      expect(plan.counts).toMatchObject({ selected: 2, paired: 0, ambiguous: 2 });
+      const r = await table.execute(plan);
+      expect(r.killPath).toMatchObject({ path: 'by-id' });
+      expect(r.killPath!.reason).toMatch(/more than once.*itself on the gateway/);
+      expect(await idsAlive(table)).toEqual(['0000000000000002', '0000000000000004']); // the ambiguous candidates live
+    } finally {
+      await table.close();
+    }
+    // Why: pf's own gateway kill on the same table kills a third state, in either scan order.
+    for (const order of [ambiguousOnGateway, [...ambiguousOnGateway].reverse()]) {
+      const twin = createSimKernel({ records: recordsOf(order) });
+      expect(PfBackend.onSim(twin).killByFilter(rtFilter(GW1))).toBe(3);
+    }
+  });
+
+  it('selections pf\'s filter cannot express: scoped gateway, zero prefix, proto, interface, NAT address', async () => {
+    const cases: [Selection, RegExp][] = [
+        [{ gateways: [g('fe80::1%igb0')] }, /scoped gateway/],
+        [{ gateways: [g('0.0.0.0/0')] }, /zero address/],
+        [{ gateways: [g(GW1)], proto: 6 }, /uses proto/],
+        [{ gateways: [g(GW1)], interfaces: ['igb1'] }, /uses interfaces/],
+        [{ natAddrs: [g(NAT1)] }, /uses natAddrs/],
+      ];
+    for (const [sel, why] of cases) {
+      const table = await openTable({ sim: createSimKernel({ generate: { states: 5000, seed: 2 } }) });
+      try {
+        const plan = await table.plan([sel]);
+        expect(plan.indices.length).toBeGreaterThan(0);
+        const r = await table.execute(plan);
+        expect(r.killPath!.path).toBe('by-id');
+        expect(r.killPath!.reason).toMatch(why);
+        expect(r.killed).toBe(plan.indices.length);
+      } finally {
+        await table.close();
+      }
+    }
+  });
+
+  it('pfFilterKill: false kills every state by id; a dry run kills nothing and has no kill path', async () => {
+    const table = await openTable({ sim: createSimKernel({ generate: { states: 5000, seed: 2 } }) });
+    try {
+      const dry = await table.kill([{ gateways: [g(GW1)] }], { dryRun: true });
+      expect(dry.report.killPath).toBeUndefined();
+      const r = await table.kill([{ gateways: [g(GW1)] }], { pfFilterKill: false });
+      expect(r.report.killPath).toEqual({ path: 'by-id', reason: 'by id as asked', filters: 0, planned: 0, counted: 0, countMatches: true, alsoKillsNewStates: false });
+      expect(r.report.killed).toBe(r.plan.indices.length);
+    } finally {
+      await table.close();
+    }
+  });
+});
+
+describe('what pf\'s filter does that a by-id kill does not', () => {
+  const newState = (id: string) => ({
+    id, creatorid: '0badc0de', ifname: 'igb1', af: 'inet', proto: 'udp', direction: 'in',
+    key: [{ addr: ['192.168.1.77', '8.8.8.8'], port: [5353, 53] }, { addr: ['192.168.1.77', '8.8.8.8'], port: [5353, 53] }],
+    rt: 'route-to', rt_addr: GW1, rt_ifname: 'igb0',
+  });
+
+  /** A generated 5000-state table, opened over `transport`, closed after `fn`. */
+  async function onTable(fn: (sim: SimKernelHandle, table: StateTable) => Promise<void>, transport: 'ioctl' | 'netlink' = 'ioctl') {
+    const sim = createSimKernel({ generate: { states: 5000, seed: 4 } });
+    const table = await openTable({ sim, transport });
+    try {
+      await fn(sim, table);
+    } finally {
+      await table.close();
+    }
+  }
+
+  for (const transport of ['ioctl', 'netlink'] as const) {
+    it(`${transport}: a state created on the gateway after the read dies too; the count says so`, () => onTable(async (sim, table) => {
+      const plan = await table.plan([{ gateways: [g(GW1)] }]);
+      sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384); // a new connection meanwhile
+      const r = await table.execute(plan);
+      expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false, alsoKillsNewStates: true });
+      expect(r.killPath!.counted).toBe(r.killPath!.planned + 1);
+      expect(r.killed).toBe(plan.indices.length); // the plan's states, all gone
+      expect(Array.from(r.results).some((x) => x === 3)).toBe(true); // FILTER_UNCONFIRMED: not confirmed one by one
+      expect(await idsAlive(table)).not.toContain('00000000ffff0001');
+    }, transport));
+  }
+
+  it('with a by-id part too (NAT address, port-forward partners), exactly the filter part is unconfirmed', () => onTable(async (sim, table) => {
+    const plan = await table.plan([{ gateways: [g(GW1)] }, { natAddrs: [g(NAT1)] }]);
+    sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384);
+    const r = await table.execute(plan);
+    expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false });
+    const codes = Array.from(r.results);
+    expect(codes.filter((x) => x === 3).length).toBe(r.killPath!.planned);
+    expect(codes.filter((x) => x === 0).length).toBe(plan.indices.length - r.killPath!.planned);
+    expect(plan.indices.length - r.killPath!.planned).toBeGreaterThan(100);
+  }));
+
+  it('by id, the same new state survives (only the plan dies)', () => onTable(async (sim, table) => {
+    const plan = await table.plan([{ gateways: [g(GW1)] }]);
+    sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384);
+    await table.execute(plan, { pfFilterKill: false });
+    expect(await idsAlive(table)).toContain('00000000ffff0001');
+  }));
+
+  it('a planned state that vanished before the kill: counted below the plan, reported as already gone', () => onTable(async (_sim, table) => {
+    const plan = await table.plan([{ gateways: [g(GW1)] }], { pairRule: 'kernel' });
+    const be = table.backend as Backend & { killIds(ids: BigUint64Array, c: Uint32Array, o: Int32Array): void };
+    be.killIds(plan.ids!.subarray(0, 1), plan.creatorids!.subarray(0, 1), new Int32Array(1)); // gone meanwhile
+    const r = await table.execute(plan);
+    expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false });
+    expect(r.killPath!.counted).toBeLessThan(r.killPath!.planned);
+    expect(r.killed + r.alreadyGone).toBe(plan.indices.length);
+    expect(r.alreadyGone).toBeGreaterThan(0);
+  }));
+});
+
+describe('the all-zero filter guard stays', () => {
+  const makers: [string, (s: SimKernelHandle) => PfBackend | PfNetlinkBackend][] = [
+    ['ioctl', (s) => PfBackend.onSim(s)], ['netlink', (s) => PfNetlinkBackend.onSim(s)]];
+  for (const [name, mk] of makers) {
+    it(`${name}: refuses a gateway filter with a zero mask, and kills nothing`, () => {
+      const sim = createSimKernel({ generate: { states: 1000, seed: 1 } });
+      const be = mk(sim);
+      expect(() => be.killByFilter({ rtAddr: { addr: new Uint8Array(16), mask: new Uint8Array(16) }, killMatch: true })).toThrow(/no criteria|matches every/);
+      expect(sim.count()).toBe(1000);
+      be.close();
+    });
+  }
+});
