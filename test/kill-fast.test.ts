@@ -5,6 +5,7 @@
  * scenario corpus, the realistic and bench profiles and random tables, on every personality and
  * transport. Where the fast path cannot be exact it is not used, and says why.
  */
+import { plannedStates } from '../src/engine/plan.js';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createSimKernel, decodeState, openTable, parseCidr, PfBackend, PfNetlinkBackend } from '../src/index.js';
@@ -67,8 +68,9 @@ async function compare(t: Target, src: SimSource, selections: Selection[], opts:
   const exactT = await openOn(t, simOf(t, src));
   const fastT = await openOn(t, simOf(t, src));
   try {
-    const pe = await exactT.plan(selections, opts);
-    const pf = await fastT.plan(selections, opts);
+    // force: the corpus names unscoped link-local gateways too (both paths match them on every link).
+    const pe = await exactT.plan(selections, { ...opts, force: true });
+    const pf = await fastT.plan(selections, { ...opts, force: true });
     expect(Array.from(pf.indices)).toEqual(Array.from(pe.indices));
     const re = await exactT.execute(pe, { pfFilterKill: false });
     const rf = await fastT.execute(pf);
@@ -187,7 +189,7 @@ describe('where the fast path is not exact, the plan goes by id and says why', (
     for (const [sel, why] of cases) {
       const table = await openTable({ sim: createSimKernel({ generate: { states: 5000, seed: 2 } }) });
       try {
-        const plan = await table.plan([sel]);
+        const plan = await table.plan([sel], { force: true }); // 0.0.0.0/0 needs force
         expect(plan.indices.length).toBeGreaterThan(0);
         const r = await table.execute(plan);
         expect(r.killPath!.path).toBe('by-id');
@@ -239,20 +241,37 @@ describe('what pf\'s filter does that a by-id kill does not', () => {
       expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false, alsoKillsNewStates: true });
       expect(r.killPath!.counted).toBe(r.killPath!.planned + 1);
       expect(r.killed).toBe(plan.indices.length); // the plan's states, all gone
-      expect(Array.from(r.results).some((x) => x === 3)).toBe(true); // FILTER_UNCONFIRMED: not confirmed one by one
+      // The count disagreed, so the filter part was confirmed by id: each answered "already gone";
+      // the rest (partners pf's rule cannot see) was killed by id.
+      expect(Array.from(r.results).filter((x) => x === 1).length).toBe(r.killPath!.planned);
+      expect(Array.from(r.results).every((x) => x === 0 || x === 1)).toBe(true);
       expect(await idsAlive(table)).not.toContain('00000000ffff0001');
     }, transport));
   }
 
-  it('with a by-id part too (NAT address, port-forward partners), exactly the filter part is unconfirmed', () => onTable(async (sim, table) => {
+  it('with a by-id part too (NAT address, port-forward partners): the filter part confirmed gone, the rest killed by id', () => onTable(async (sim, table) => {
     const plan = await table.plan([{ gateways: [g(GW1)] }, { natAddrs: [g(NAT1)] }]);
     sim.load(recordsOf([newState('00000000ffff0001')]).bytes, 384);
     const r = await table.execute(plan);
     expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: false });
     const codes = Array.from(r.results);
-    expect(codes.filter((x) => x === 3).length).toBe(r.killPath!.planned);
+    expect(codes.filter((x) => x === 1).length).toBe(r.killPath!.planned);
     expect(codes.filter((x) => x === 0).length).toBe(plan.indices.length - r.killPath!.planned);
     expect(plan.indices.length - r.killPath!.planned).toBeGreaterThan(100);
+    expect(r.killed).toBe(plan.indices.length);
+  }));
+
+  it("a kernel whose gateway kill misses planned states: the confirming pass kills them by id (no silent miss)", () => onTable(async (_sim, table) => {
+    const plan = await table.plan([{ gateways: [g(GW1)] }]);
+    // A kernel that answers the request but removes nothing (as one that ignored or misread a key would).
+    const be = table.backend as Backend & { killByFilter(f: unknown): number };
+    be.killByFilter = () => 0;
+    const r = await table.execute(plan);
+    expect(r.killPath).toMatchObject({ path: 'kernel-filter', counted: 0, countMatches: false });
+    expect(Array.from(r.results).every((x) => x === 0)).toBe(true); // every planned state killed by id
+    expect(r.killed).toBe(plan.indices.length);
+    const alive = new Set(await idsAlive(table));
+    for (const p of plannedStates(plan)) if (p.reason !== 'ambiguous') expect(alive.has(p.id)).toBe(false);
   }));
 
   it('by id, the same new state survives (only the plan dies)', () => onTable(async (sim, table) => {

@@ -74,7 +74,9 @@ export function gatewayFiltersOf(s: Selection, index: number): { filters: Gatewa
   const filters: GatewayFilter[] = [];
   for (const g of s.gateways) {
     if (g.ifname) return { why: `${label}: a scoped gateway (${g.addr}%${g.ifname}) needs rt_ifname, which pf's kill filter cannot match` };
-    if (s.af && s.af !== g.af) return { why: `${label}: af ${s.af} and gateway ${g.addr} differ` };
+    // Selection.af may be one family or a list; pf's filter takes one, the state's (psk_af).
+    const afs = s.af === undefined ? undefined : Array.isArray(s.af) ? s.af : [s.af];
+    if (afs && afs.some((a) => a !== g.af)) return { why: `${label}: af ${afs.join(', ')} and gateway ${g.addr} differ` };
     const c = compileCidr(g, `${label} gateway`);
     if (c.addr.every((b) => b === 0)) return { why: `${label}: gateway prefix ${g.addr}/${g.prefix} contains the zero address, which pf's filter would match on table-routed states` };
     filters.push({ af: c.af === 4 ? 2 : 28, rtAddr: { addr: c.addr, mask: c.mask } });

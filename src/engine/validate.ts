@@ -392,7 +392,7 @@ export function validatePlanOptions(o: unknown): PlanOptions {
   const bool = (k: string) => {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw badInput(`${k}: expected true or false, got ${show(o[k])}`);
   };
-  for (const k of ['pair', 'killAmbiguous', 'force', 'dryRun']) bool(k);
+  for (const k of ['pair', 'killAmbiguous', 'force', 'dryRun', 'fullRecords', 'pfFilterKill']) bool(k);
   if (o.pairRule !== undefined && o.pairRule !== 'kernel' && o.pairRule !== 'kernel+stack')
     throw badInput(`pairRule: expected 'kernel' or 'kernel+stack', got ${show(o.pairRule)}`);
   if (o.workers !== undefined && (typeof o.workers !== 'number' || !Number.isInteger(o.workers) || o.workers < 0 || o.workers > 64))
