@@ -17,7 +17,7 @@ describe('ExecuteResult serialises small', () => {
     expect(json.length).toBeLessThan(LIMIT);
     expect(json.length).toBeLessThan(1024); // counts and phases only: nothing failed
     expect(Object.keys(JSON.parse(json))).toEqual(['scanned', 'selected', 'paired', 'ambiguous', 'killed', 'alreadyGone',
-      'failed', 'dryRun', 'phasesMs', 'notAttempted', 'failures']);
+      'failed', 'dryRun', 'phasesMs', 'notAttempted', 'failures', 'killPath']);
     // Spreading it into a log record (pino, the policy's log lines) stays small too.
     expect(JSON.stringify({ msg: 'killed', report: { ...report } }).length).toBeLessThan(LIMIT);
     expect(report.results).toBeInstanceOf(Int32Array);
