@@ -4,8 +4,8 @@
  * filter reload) on the simulated pf kernel (`--sim`), asserting the decision, its log line and the
  * exact states killed (from `--audit`). Plus the memory file (#10 items 11, 12, 21) and ordering.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,15 @@ const REPORTS = JSON.parse(readFileSync(FIX('dpinger-reports.json'), 'utf8')) as
 const RELOAD = JSON.parse(readFileSync(FIX('pfsense-filter-reload.json'), 'utf8')) as { statusWhilePlugins: string; statusDone: string };
 
 const cli = (args: string[]) => runCli(['event', ...args]);
+const BIN = new URL('../bin/statekill.js', import.meta.url).pathname;
+
+/** `statekill ARGS` as a child process, killed after 15 s (a hang must fail the test, not the run). */
+function cliProcess(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 15_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: unknown }).code as number) ?? String((err as { signal?: unknown }).signal) : 0, stdout, stderr }));
+  });
+}
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -296,6 +305,31 @@ describe('the memory file', () => {
     expect(w.killed()).toEqual(GW1_STATES);
     expect(JSON.parse(readFileSync(w.state, 'utf8')).gateways.WAN1.pending).toBeUndefined();
   });
+
+  it('a state file that is a device or a FIFO, or whose directory cannot exist, is refused (exit 2): never renamed, replaced or waited on', async () => {
+    const { w, cfg } = DUAL_CFG();
+    // `--state /dev/null` once renamed the null device to /dev/null.corrupt and put a regular file in its place.
+    const dev = join(w.dir, 'null');
+    execFileSync('mknod', [dev, 'c', '1', '3']);
+    const fifo = join(w.dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const args = (state: string, ...more: string[]) => ['event', '--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', cfg,
+      '--sim', DUAL, '--state', state, '--audit', w.audit, '--no-wait', ...more];
+    for (const [state, kind] of [[dev, 'a character device'], [fifo, 'a FIFO']]) {
+      for (const more of [[], ['--dry-run']]) {
+        const r = await cliProcess(args(state, ...more));
+        expect(r).toEqual({ code: 2, stdout: '', stderr: `statekill: state file ${state} is ${kind}: the policy memory must be a regular file\n` });
+      }
+      expect(existsSync(`${state}.corrupt`)).toBe(false);
+      expect(existsSync(`${state}.lock`)).toBe(false);
+    }
+    expect(statSync(dev).isCharacterDevice()).toBe(true);
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    // Node's recursive mkdir loops forever where mkdir says ENOENT under an existing parent (/proc).
+    const proc = await cliProcess(args('/proc/statekill-test/state.json'));
+    expect(proc).toEqual({ code: 2, stdout: '', stderr: 'statekill: state file /proc/statekill-test/state.json: cannot create directory /proc/statekill-test: ENOENT\n' });
+    expect(w.killed()).toEqual([]);
+  }, 30_000);
 
   it.each(['1e400', '{"gateways": []}', '{"gateways": {"WAN1": {"status": "down"}}}', '{"gateways": {}, "lastSeen": 7}', '{"gatew'])(
     'a corrupt state file (%s) is a fresh start with a warning, the bad file kept aside (#10 item 21)', async (text) => {

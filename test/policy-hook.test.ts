@@ -128,6 +128,14 @@ describe('hook install/uninstall/status', () => {
     expect((await run(['hook', 'install', 'vyos', '--root', g.root])).code).toBe(2);
   });
 
+  it('a root where the hook directories cannot be made (/proc) is refused naming the directory, never a hang', () => {
+    const bin = new URL('../bin/statekill.js', import.meta.url).pathname;
+    const r = spawnSync(process.execPath, [bin, 'hook', 'install', 'opnsense', '--root', '/proc', '--force', '--no-doctor'], { encoding: 'utf8', timeout: 15_000, killSignal: 'SIGKILL' });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('statekill: hook: cannot create directory /proc/usr: ENOENT\n');
+  }, 30_000);
+
   it('pfSense: installs the upgrade-safe filter plugin, migrates the old rc.gateway_alarm wrapper, and reinstalls after an upgrade', async () => {
     const f = fakeRoot();
     // An earlier statekill wrapped /etc/rc.gateway_alarm and kept pfSense's original aside.

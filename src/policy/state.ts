@@ -5,12 +5,15 @@
  * The watch daemon keeps it in memory; `event` keeps it in a small JSON file, read and written under
  * a lock so concurrent events (pfSense runs one alarm script per gateway at once) never lose memory.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { lock as lockFile } from 'proper-lockfile';
 import { badInput, StatekillError } from '../errors.js';
+import { describeKind, makeDirs, regularOrAbsent } from './files.js';
 import type { GatewayStatus } from './status.js';
+
+const MUST = 'the policy memory must be a regular file';
 
 export interface GatewayMemory {
   status: GatewayStatus;
@@ -88,11 +91,23 @@ export function parseState(doc: unknown): PolicyState | undefined {
  */
 export function readState(file: string, o: { moveCorrupt?: boolean } = {}): LoadedState {
   let text: string;
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
     throw badInput(`state file ${file}: ${(e as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw badInput(`state file ${file} is ${describeKind(st)}: ${MUST}`);
+    text = readFileSync(fd, 'utf8');
+  } catch (e) {
+    if (e instanceof StatekillError) throw e;
+    throw badInput(`state file ${file}: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
   }
   let doc: unknown;
   try {
@@ -121,7 +136,8 @@ export function loadState(file: string): PolicyState {
 
 /** Write-then-rename, so a concurrent reader never sees half a file. */
 export function saveState(file: string, s: PolicyState): void {
-  mkdirSync(dirname(file), { recursive: true });
+  regularOrAbsent(file, 'state file', MUST);
+  makeDirs(dirname(file), `state file ${file}`);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
   renameSync(tmp, file);
@@ -138,7 +154,9 @@ export async function lockState(
   file: string,
   o: { waitMs: number; sleep?: (ms: number) => Promise<void>; onCompromised?: (e: Error) => void },
 ): Promise<Unlock> {
-  mkdirSync(dirname(file), { recursive: true });
+  // Before the lock: `<file>.lock` must not appear beside a device.
+  regularOrAbsent(file, 'state file', MUST);
+  makeDirs(dirname(file), `state file ${file}`);
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const start = Date.now();
   for (;;) {
