@@ -420,6 +420,63 @@ describe('ordering on the firewall\'s own reload signal', () => {
     expect(r.out.split('\n')[1]).toBe(`no ruleset reload seen within 1 s (${status}); killing anyway`);
     expect(w.killed()).toEqual(GW1_STATES);
   }, 20_000);
+
+  it('pfSense plugin: "Done" is written right after the plugin returns, before statekill has started; --during-reload counts it at once', async () => {
+    const w = workdir();
+    const cfg = w.config(cfgText);
+    const status = join(w.dir, 'filter_reload_status');
+    // filter_configure_sync(): "Running plugins (pf)", run_plugins() (the hook: `date +%s`, daemon -f),
+    // then "Plugins completed." and "Done" within milliseconds (filter.inc), long before node is up.
+    writeFileSync(status, RELOAD.statusWhilePlugins);
+    const since = String(Math.floor(Date.now() / 1000));
+    writeFileSync(status, RELOAD.statusDone);
+    const t0 = Date.now();
+    const r = await cli([...base(w, cfg), '--after-reload-status', status, '--reload-since', since, '--during-reload']);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.out.split('\n')[1]).toBe(`ruleset reloaded (${status} says Done)`);
+    expect(w.killed()).toEqual(GW1_STATES);
+    // --during-reload says the reload was running; a marker file says nothing about that.
+    const bad = await cli([...base(w, cfg), '--after-reload', status, '--during-reload']);
+    expect(bad).toMatchObject({ code: 2, err: 'statekill: --during-reload needs --after-reload-status or --after-filter-lock (a reload status or lock to see it end)\n' });
+  }, 20_000);
+
+  it('a failback deferred by hold-down does not wait for another reload: the one that followed the recovery counts', async () => {
+    const w = workdir();
+    const cfg = w.config(cfgText.replace('holdDownSeconds: 0', 'holdDownSeconds: 2').replace('members:', 'failback: kill, failbackRules: [10], members:'));
+    const status = join(w.dir, 'filter_reload_status');
+    const args = ['--gateway', 'WAN1', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit];
+    expect((await cli([...args, '--status', 'down', '--no-wait'])).code).toBe(0);
+    writeFileSync(status, RELOAD.statusWhilePlugins);
+    const since = (Date.now() / 1000).toFixed(3);
+    setTimeout(() => writeFileSync(status, RELOAD.statusDone), 300);
+    const t0 = Date.now();
+    const r = await cli([...args, '--status', 'up', '--after-reload-status', status, '--reload-since', since]);
+    expect(r.out.split('\n')).toEqual([
+      'deferring failback for gateway WAN1: up for 0 s, hold-down 2 s',
+      "failback in group G: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (rules 10)",
+      `ruleset reloaded (${status} says Done)`,
+      'WAN1: killed 2 states (selected 1, paired 1, ambiguous 0, already gone 0, failed 0)',
+      '',
+    ]);
+    expect(Date.now() - t0).toBeLessThan(8000);
+  }, 30_000);
+
+  it('a re-check with no status change (the carp hook\'s `event --all` on MASTER) kills what is due without waiting for a reload', async () => {
+    const w = workdir();
+    const status = join(w.dir, 'filter_reload_status');
+    writeFileSync(status, RELOAD.statusDone);
+    const cfg = w.config(cfgText.replace('reloadTimeoutSeconds: 20', `reloadTimeoutSeconds: 20, reloadStatus: ${status}`));
+    const args = ['--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait'];
+    // A backup skipped the kill; now it is master and nothing else changed: no reload is coming.
+    const backup = await cli(['--gateway', 'WAN1', '--status', 'down', '--carp-role', 'backup', ...args]);
+    expect(backup.out).toBe('skipping state kill for gateway WAN1: this node is CARP BACKUP (--carp-role) (pfsync would carry the deletes to the master)\n');
+    const t0 = Date.now();
+    const master = await cli(['--all', '--carp-role', 'master', ...args]);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(master.out).toBe('no state kill for gateway WAN2: first status seen is up, which is not a recovery\n' +
+      'killing states of gateway WAN1: down under group G (trigger down); failover target WAN2 (WAN2: up)\n' +
+      'WAN1: killed 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)\n');
+  }, 40_000);
 });
 
 describe('logs', () => {

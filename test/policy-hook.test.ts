@@ -199,6 +199,8 @@ describe('installed values are data (#10 item 16)', () => {
     ]);
     expect(calls[0][4]).toBe('--after-filter-lock=/tmp/rules.debug');
     expect(calls[2][4]).toBe('--after-reload-status=/var/run/filter_reload_status');
+    // The plugin runs inside the reload; "Done" follows before statekill is up (filter.inc).
+    expect(calls[2][6]).toBe('--during-reload');
     for (const p of ['q', 's', 'b']) expect(existsSync(`/tmp/sk-pwned-${p}`)).toBe(false);
   });
 

@@ -78,6 +78,7 @@ export function register(program: Command): void {
     .option('--after-filter-lock <file>', "OPNsense: wait until the reload's flock on this file (/tmp/rules.debug) is released")
     .option('--after-reload-status <file>', 'pfSense: wait until this file (/var/run/filter_reload_status) says Done')
     .option('--reload-since <epoch>', 'the reload counts from this time (seconds since the epoch, fractions allowed)')
+    .option('--during-reload', "started by the reload itself (pfSense's post-load plugin): the next Done or lock release ends it")
     .option('--carp-role <role>', 'master or backup, instead of the config / ifconfig')
     .option('--syslog', 'also log each line to syslog through logger(1)')
     .option('--syslog-facility <name>', `syslog facility (${SYSLOG_FACILITIES.join(', ')})`)
@@ -128,6 +129,7 @@ export function register(program: Command): void {
             others,
             stateFile: o.state,
             reload,
+            duringReload: !!o.duringReload,
             noWait: o.wait === false,
             dryRun: !!o.dryRun,
             carpRole: o.carpRole,

@@ -10,9 +10,9 @@ import { findGateway, type PolicyConfig } from './config.js';
 import { decide, type Decision, type DecideResult, type PolicyEvent } from './decide.js';
 import { applyDiscovered } from './effective.js';
 import { killIncomplete, runDecisions, type Outcome, type PolicyLog, type StateKiller } from './execute.js';
-import { reloadWaiter, type ReloadSignal, type Since, type WaitDeps } from './reload.js';
+import { onceWaiter, reloadWaiter, type ReloadSignal, type ReloadWaiter, type Since, type WaitDeps } from './reload.js';
 import { observeGateways, oneLine, type Observation, type SourceDeps } from './sources.js';
-import { cloneState, lockState, readState, saveState, type PolicyState } from './state.js';
+import { cloneState, lockState, readState, saveState, verdictChanged, type PolicyState } from './state.js';
 import { classifySample, describeStatus, parseStatusWord, sameStatus, type DpingerSample, type GatewayStatus } from './status.js';
 
 export interface EventRequest {
@@ -30,6 +30,11 @@ export interface EventRequest {
   stateFile?: string;
   /** Overrides config.ordering. */
   reload?: { signal: ReloadSignal; since?: Since };
+  /**
+   * The event was started by the ruleset reload itself (pfSense's post-load plugin): the reload was
+   * running at `since`, so the next "Done" or lock release ends it. Needs a reload status or lock.
+   */
+  duringReload?: boolean;
   /** Do not stay around for hold-down re-checks. */
   noWait?: boolean;
   /** Decide and plan, kill nothing, and never write the shared memory file. */
@@ -166,9 +171,18 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
 
   const stateFile = req.stateFile ?? config.stateFile;
   const signal = reloadSignal(config, req);
-  const since: Since = req.reload?.since ?? { ms: now(), precisionMs: 0 };
+  if (req.duringReload && (!signal || signal.kind === 'marker'))
+    throw badInput('--during-reload needs --after-reload-status or --after-filter-lock (a reload status or lock to see it end)');
+  const since: Since = { ...(req.reload?.since ?? { ms: now(), precisionMs: 0 }), ...(req.duringReload ? { running: true } : {}) };
   const timeoutMs = config.ordering.reloadTimeoutSeconds * 1000;
   const all: EventResult = { decisions: [], outcomes: [], unknown };
+  // The reload that follows this event's verdict changes; later rounds (hold-down) reuse it.
+  let reload: ReloadWaiter | undefined;
+  const waiterFor = (changed: boolean, n: number): ReloadWaiter | undefined => {
+    if (signal && changed && (!reload || n > 0))
+      reload = onceWaiter(reloadWaiter(signal, n === 0 ? since : { ms: now(), precisionMs: 0 }, timeoutMs, { now, sleep, probeLock: deps.probeLock }));
+    return reload;
+  };
 
   /** One locked round: read memory and the firewall, decide, kill, remember. */
   const round = async (n: number): Promise<number | undefined> => {
@@ -188,7 +202,7 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
         sleep,
         signal: req.signal,
         secondPassMs: config.ordering.secondPassSeconds * 1000,
-        waitForReload: signal ? reloadWaiter(signal, n === 0 ? since : { ms: now(), precisionMs: 0 }, timeoutMs, { now, sleep, probeLock: deps.probeLock }) : undefined,
+        waitForReload: waiterFor(verdictChanged(state, r.state, seen.events.map((e) => e.gateway)), n),
       });
       recordOutcomes(r.state, outcomes, deps.log);
       if (!req.dryRun) saveState(stateFile, r.state);

@@ -63,6 +63,19 @@ const stateSchema = z.object({
   discovered: z.record(z.string(), z.object({ addresses: z.array(z.string().max(64)), natAddresses: z.array(z.string().max(64)) })).optional(),
 });
 
+/**
+ * Whether an event changed some gateway's verdict (failed or not): the firewall reloads its ruleset
+ * for that, so its kills wait for the reload. A first status that is not failed is a baseline, and
+ * a re-check of something pending (hold-down, CARP promotion, a retry) changes nothing.
+ */
+export function verdictChanged(before: PolicyState, after: PolicyState, gateways: string[]): boolean {
+  return gateways.some((g) => {
+    const a = after.gateways[g];
+    const b = before.gateways[g];
+    return a !== undefined && (b === undefined ? a.failed : a.failed !== b.failed);
+  });
+}
+
 export function emptyState(): PolicyState {
   return { gateways: {} };
 }
