@@ -529,3 +529,62 @@ describe('issue 13: reports stay small, the audit file has every state', () => {
     expect(JSON.parse(auditLines[0])).toMatchObject({ gateway: 'WAN1', kind: 'failover', reason: 'selected', result: 'killed' });
   }, 60_000);
 });
+
+describe('SIGTERM at awkward moments', () => {
+  const CFG = (extra: string) => `${extra}gateways:\n  - { name: WAN1, interface: igb0, address: 198.51.100.1 }\n  - { name: WAN2, interface: igb1, address: 203.0.113.1 }\ngroups:\n  - { name: G, failback: kill, failbackRules: [10], members: [ { gateway: WAN1, tier: 1 }, { gateway: WAN2, tier: 2 } ] }\n`;
+
+  /** Spawns `statekill event ARGS`, sends SIGTERM after `afterMs`; resolves with exit code, output and ms from signal to exit. */
+  function termAfter(args: string[], afterMs: number): Promise<{ code: number | null; out: string; err: string; exitMs: number }> {
+    return new Promise((resolve) => {
+      const c = spawn(process.execPath, [BIN, 'event', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.stderr.on('data', (d) => (err += d));
+      let sent = 0;
+      const t = setTimeout(() => ((sent = Date.now()), c.kill('SIGTERM')), afterMs);
+      const hard = setTimeout(() => c.kill('SIGKILL'), afterMs + 25_000);
+      c.on('exit', (code) => (clearTimeout(t), clearTimeout(hard), resolve({ code, out, err, exitMs: Date.now() - sent })));
+    });
+  }
+
+  it('during a hold-down wait: stops at once, the deferred failback stays pending in memory, exit 1', async () => {
+    const w = workdir();
+    const cfg = w.config(CFG('holdDownSeconds: 20\n'));
+    const args = ['--gateway', 'WAN1', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit];
+    expect((await cli([...args, '--status', 'down', '--no-wait'])).code).toBe(0);
+    const r = await termAfter([...args, '--status', 'up'], 1500);
+    expect(r.exitMs).toBeLessThan(3000);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('deferring failback for gateway WAN1: up for 0 s, hold-down 20 s\n');
+    expect(r.err).toBe('warn: event: SIGTERM: stopping; what was not killed stays pending\nwarn: stopped while waiting for the hold-down: WAN1 failback stays pending\n');
+    expect(JSON.parse(readFileSync(w.state, 'utf8')).gateways.WAN1.pending).toBe('failback');
+  }, 40_000);
+
+  it('before a second pass: stops at once after the first pass, exit 0', async () => {
+    const w = workdir();
+    const cfg = w.config(CFG('holdDownSeconds: 0\nordering: { secondPassSeconds: 20 }\n'));
+    const r = await termAfter(['--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait'], 1500);
+    expect(r.exitMs).toBeLessThan(3000);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[1]).toBe('WAN1: killed 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)');
+    expect(r.err).toBe('warn: event: SIGTERM: stopping; what was not killed stays pending\nwarn: stopped before the second pass\n');
+  }, 40_000);
+
+  it('while waiting for another event\'s lock: stops at once, decides and kills nothing, memory untouched, exit 1', async () => {
+    const w = workdir();
+    const cfg = w.config(CFG('holdDownSeconds: 0\n'));
+    const unlock = await lockState(w.state, { waitMs: 1000 });
+    try {
+      const r = await termAfter(['--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait'], 1500);
+      expect(r.exitMs).toBeLessThan(3000);
+      expect(r.code).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(`warn: event: SIGTERM: stopping; what was not killed stays pending\nstatekill: state file ${w.state}: stopped while waiting for its lock; nothing decided\n`);
+    } finally {
+      await unlock();
+    }
+    expect(existsSync(w.state)).toBe(false);
+    expect(w.killed()).toEqual([]);
+  }, 40_000);
+});

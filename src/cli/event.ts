@@ -138,7 +138,7 @@ export function register(program: Command): void {
           { killer: killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun, audit }), () => config), log },
         );
         if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-        if (anyKillFailed(result.outcomes)) throw new ExitCode(1);
+        if (anyKillFailed(result.outcomes) || result.stopped) throw new ExitCode(1);
       } finally {
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);

@@ -11,6 +11,7 @@ import { decide, type Decision, type DecideResult, type PolicyEvent } from './de
 import { applyDiscovered } from './effective.js';
 import { killIncomplete, runDecisions, type Outcome, type PolicyLog, type StateKiller } from './execute.js';
 import { onceWaiter, reloadWaiter, type ReloadSignal, type ReloadWaiter, type Since, type WaitDeps } from './reload.js';
+import { pause } from './pause.js';
 import { observeGateways, oneLine, type Observation, type SourceDeps } from './sources.js';
 import { cloneState, lockState, readState, saveState, verdictChanged, type PolicyState } from './state.js';
 import { classifySample, describeStatus, parseStatusWord, sameStatus, type DpingerSample, type GatewayStatus } from './status.js';
@@ -59,6 +60,8 @@ export interface EventResult {
   outcomes: Outcome[];
   /** Names the event gave that are not in the config. */
   unknown: string[];
+  /** Stopped (SIGTERM) while a deferred action waited: it stays pending in memory. */
+  stopped?: boolean;
 }
 
 const plain = (name: string) => `'${oneLine(name)}'`;
@@ -186,7 +189,7 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
 
   /** One locked round: read memory and the firewall, decide, kill, remember. */
   const round = async (n: number): Promise<number | undefined> => {
-    const unlock = req.dryRun ? undefined : await lockState(stateFile, { waitMs: deps.lockWaitMs ?? timeoutMs + 60_000 });
+    const unlock = req.dryRun ? undefined : await lockState(stateFile, { waitMs: deps.lockWaitMs ?? timeoutMs + 60_000, signal: req.signal, sleep: deps.sleep });
     try {
       const loaded = readState(stateFile, { moveCorrupt: !req.dryRun });
       if (loaded.corrupt) deps.log('warn', loaded.corrupt);
@@ -199,7 +202,7 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
       const outcomes = await runDecisions(r.decisions, {
         killer: deps.killer,
         log: deps.log,
-        sleep,
+        sleep: deps.sleep,
         signal: req.signal,
         secondPassMs: config.ordering.secondPassSeconds * 1000,
         waitForReload: waiterFor(verdictChanged(state, r.state, seen.events.map((e) => e.gateway)), n),
@@ -208,17 +211,23 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
       if (!req.dryRun) saveState(stateFile, r.state);
       all.decisions.push(...r.decisions);
       all.outcomes.push(...outcomes);
+      pending = Object.entries(r.state.gateways).filter(([, m]) => m.pending).map(([g, m]) => `${g} ${m.pending}`);
       return r.retryAt;
     } finally {
       await unlock?.();
     }
   };
 
+  let pending: string[] = [];
   let retryAt = await round(0);
   // Hold-down: hook processes are detached, so wait here and re-check rather than lose the action.
   for (let i = 1; retryAt !== undefined && !req.noWait && !req.dryRun && !req.signal?.aborted && i <= 20; i++) {
-    await sleep(Math.max(0, retryAt - now()));
-    if (req.signal?.aborted) break;
+    await pause(retryAt - now(), req.signal, deps.sleep);
+    if (req.signal?.aborted) {
+      deps.log('warn', `stopped while waiting for the hold-down: ${pending.join(', ')} ${pending.length > 1 ? 'stay' : 'stays'} pending`);
+      all.stopped = true;
+      break;
+    }
     retryAt = await round(i);
   }
   return all;

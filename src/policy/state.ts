@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { lock as lockFile } from 'proper-lockfile';
 import { badInput, StatekillError } from '../errors.js';
 import { describeKind, makeDirs, regularOrAbsent } from './files.js';
+import { pause } from './pause.js';
 import type { GatewayStatus } from './status.js';
 
 const MUST = 'the policy memory must be a regular file';
@@ -165,21 +166,21 @@ export type Unlock = () => Promise<void>;
  */
 export async function lockState(
   file: string,
-  o: { waitMs: number; sleep?: (ms: number) => Promise<void>; onCompromised?: (e: Error) => void },
+  o: { waitMs: number; sleep?: (ms: number) => Promise<void>; onCompromised?: (e: Error) => void; signal?: AbortSignal },
 ): Promise<Unlock> {
   // Before the lock: `<file>.lock` must not appear beside a device.
   regularOrAbsent(file, 'state file', MUST);
   makeDirs(dirname(file), `state file ${file}`);
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const start = Date.now();
   for (;;) {
+    if (o.signal?.aborted) throw new StatekillError(`state file ${file}: stopped while waiting for its lock; nothing decided`, 4, 'EINTR');
     try {
       // A holder refreshes the lock every 5 s; one not refreshed for 20 s died and is taken over.
       return await lockFile(file, { realpath: false, stale: 20_000, update: 5_000, onCompromised: o.onCompromised ?? (() => {}) });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw new StatekillError(`state file ${file}: cannot lock: ${(e as Error).message}`, 5, 'EIO');
       if (Date.now() - start >= o.waitMs) throw new StatekillError(`state file ${file}: still locked by another statekill after ${Math.round(o.waitMs / 1000)} s`, 16, 'EBUSY');
-      await sleep(100);
+      await pause(100, o.signal, o.sleep);
     }
   }
 }
