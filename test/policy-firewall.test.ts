@@ -503,6 +503,36 @@ describe('logs', () => {
       '-t|sk-test|-p|local4.info|killing states of gateway WAN1: down under group G (trigger down); failover target WAN2 (WAN2: up)',
     ]);
   });
+
+  it('with --syslog, an event that cannot run at all (a broken config, a refused state file) says why in syslog, not only on a stderr the hook discards', async () => {
+    // The hooks run `daemon -f statekill event ... --syslog`: stderr goes to /dev/null.
+    const w = workdir();
+    const logged = join(w.dir, 'syslog');
+    writeFileSync(join(w.dir, 'logger'), `#!/bin/sh\nprintf '%s|' "$@" >> '${logged}'\ncat >> '${logged}'\n`);
+    chmodSync(join(w.dir, 'logger'), 0o755);
+    const broken = w.config('gateways:\n  - { name: WAN1, interface: igb0 }\n');
+    const good = join(w.dir, 'good.yaml');
+    writeFileSync(good, 'log: { facility: local4, tag: sk-test }\ngateways:\n  - { name: WAN1, interface: igb0, address: 198.51.100.1 }\n');
+    const path = process.env.PATH;
+    process.env.PATH = `${w.dir}:${path}`;
+    try {
+      const r = await cli(['--gateway', 'WAN1', '--config', broken, '--sim', DUAL, '--state', w.state, '--no-wait', '--syslog']);
+      expect(r).toEqual({ code: 2, out: '', err: 'statekill: config: gateways[0].address: expected an address or {inet, inet6}\n' });
+      const dirState = await cli(['--gateway', 'WAN1', '--status', 'down', '--config', good, '--sim', DUAL, '--state', w.dir, '--no-wait', '--syslog']);
+      expect(dirState.code).toBe(2);
+      // Without --syslog (nor log.syslog) nothing goes there.
+      expect((await cli(['--gateway', 'WAN1', '--config', broken, '--sim', DUAL, '--state', w.state, '--no-wait'])).code).toBe(2);
+      // The daemon, started with its stderr going nowhere, too.
+      expect((await cliProcess(['watch', '--config', broken, '--sim', DUAL, '--syslog', '--syslog-tag', 'sk-watch'])).code).toBe(2);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(readFileSync(logged, 'utf8').split('\n').filter(Boolean)).toEqual([
+      '-t|statekill|-p|daemon.err|statekill: config: gateways[0].address: expected an address or {inet, inet6}',
+      `-t|sk-test|-p|local4.err|statekill: state file ${w.dir} is a directory: the policy memory must be a regular file`,
+      '-t|sk-watch|-p|daemon.err|statekill: config: gateways[0].address: expected an address or {inet, inet6}',
+    ]);
+  });
 });
 
 describe('issue 13: reports stay small, the audit file has every state', () => {
