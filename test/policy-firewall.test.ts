@@ -256,6 +256,32 @@ describe('pfSense: dpinger sockets found by name, samples classified as gwlb.inc
   });
 });
 
+describe('pfSense failback after the recovery reload (the ruleset the plugin sees)', () => {
+  it('the group rule now says gw=1: the states it sent to tier 2 before the reload still go, and nothing else', async () => {
+    const sim = createSimKernel({ file: FIX('pfsense-labels-reloaded.jsonl') });
+    const killed: string[][] = [];
+    const killer = engineKiller({ sim }, {
+      onPlan: (plan) => void killed.push([...plannedStates(plan)].filter((x) => x.reason !== 'ambiguous').map((x) => x.id.slice(-2)).sort()),
+    });
+    const config = parseConfig({ product: 'pfsense', holdDownSeconds: 0, gateways: [
+      { name: 'WAN1', interface: 'igb0', address: '198.51.100.1' }, { name: 'WAN2', interface: 'igb1', address: '203.0.113.1' }],
+    groups: [{ name: 'FAILOVER', failback: 'kill', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }] });
+    const state = join(workdir().dir, 'state.json');
+    const log: string[] = [];
+    const ev = (status: string) => runEvent(config, { gateways: ['WAN1'], status, others: { WAN2: 'up' }, stateFile: state, noWait: true }, { killer, log: (_l, m) => void log.push(m), now: () => Date.UTC(2026, 10, 23) });
+    await ev('down');
+    await ev('up');
+    expect(log[2]).toBe("failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (labels gw=2:FAILOVER)");
+    // 01/02: the failover kill (routed to WAN1). 03: the group rule's state from before the reload, routed to WAN2; 04 its partner.
+    expect(killed).toEqual([['01', '02'], ['03', '04']]);
+    const t = await openTable({ sim });
+    const snap = await t.snapshot();
+    await t.close();
+    const left = Array.from({ length: snap.count }, (_, i) => decodeState(snap.bytes, i, snap.layout).id.slice(-2)).sort();
+    expect(left).toEqual(['05', '06', '07', '08', '0a', '0b']);
+  });
+});
+
 describe('two gateways on one WAN sharing a NAT address (#10 item 5)', () => {
   it('failing one kills its routed states and default-routed NAT states, never the other gateway\'s', async () => {
     const w = workdir();
