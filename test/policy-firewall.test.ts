@@ -562,6 +562,24 @@ describe('logs', () => {
 });
 
 describe('issue 13: reports stay small, the audit file has every state', () => {
+  it('--audit to a FIFO nobody reads is refused at once (exit 2), not a hang; one with a reader gets the lines', async () => {
+    const w = workdir();
+    const fifo = join(w.dir, 'audit.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const cfg = w.config('holdDownSeconds: 0\ngateways:\n  - { name: WAN1, interface: igb0, address: 198.51.100.1 }\n  - { name: WAN2, interface: igb1, address: 203.0.113.1 }\ngroups:\n  - { name: G, members: [ { gateway: WAN1, tier: 1 }, { gateway: WAN2, tier: 2 } ] }\n');
+    const args = ['event', '--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--no-wait', '--audit', fifo];
+    expect(await cliProcess(args)).toEqual({ code: 2, stdout: '', stderr: `statekill: --audit: ${fifo} is a FIFO nobody reads (writing would block)\n` });
+    // `--audit /dev/stdout | jq`: a reader is there, and every line arrives.
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let got = '';
+    reader.stdout.on('data', (d) => (got += d));
+    const readerDone = new Promise((r) => reader.on('exit', r));
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await cliProcess(args)).code).toBe(0);
+    await readerDone;
+    expect(got.trim().split('\n').map((l) => JSON.parse(l).id.slice(-2)).sort()).toEqual(GW1_STATES);
+  }, 40_000);
+
   it('a 300k-state event: the --json result and each log line are under 64 KiB; --audit lists every killed state', async () => {
     const { createSimKernel } = await import('../src/index.js');
     const { engineKiller } = await import('../src/policy/engine-killer.js');
