@@ -161,6 +161,8 @@ function asPending(r: DecideResult): PolicyState {
 export async function runEvent(config: PolicyConfig, req: EventRequest, deps: EventDeps): Promise<EventResult> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  if (req.all && (req.status !== 'auto' || req.sample !== undefined || req.alarm !== undefined))
+    throw badInput('event: --status, --sample and --alarm describe the gateways named by --gateway; with --all each status comes from the firewall');
   if (req.status !== 'auto') parseStatusWord(req.status); // bad words are bad input before anything else
   for (const name of Object.keys(req.others ?? {}))
     if (!findGateway(config, name)) throw badInput(`event: --gateway-status names unknown gateway ${plain(name)}`);
