@@ -251,6 +251,8 @@ describe('hooks at run time', () => {
       'mwan3_id2mask() { eval "printf \'0x%x\' \\$(( \\$$1 * 0x100 + 0x5 ))"; }',
       '',
     ].join('\n'));
+    // procd's `running` verb, as 15-mwan3 asks it; FAKE_MWAN3_STOPPED=1: mwan3 is not running.
+    exe(join(f.root, 'etc/init.d/mwan3'), '#!/bin/sh\n[ "$1" = running ] && [ "$FAKE_MWAN3_STOPPED" != 1 ]\n');
     return f;
   }
 
@@ -273,6 +275,10 @@ describe('hooks at run time', () => {
     f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: 'wan', FAKE_ENABLED_wan: '0' });
     f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: 'lan' });
     for (const name of HOSTILE) f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: name });
+    expect(f.calls()).toHaveLength(2);
+    // mwan3 stopped (or disabled): its marks mean nothing now, and another user of those bits may
+    // carry them; 15-mwan3 does nothing then either (`/etc/init.d/mwan3 running`).
+    f.hook(MWAN3, [], { ...env, ...fx.netifdIfdown, FAKE_MWAN3_STOPPED: '1' });
     expect(f.calls()).toHaveLength(2);
   });
 });
