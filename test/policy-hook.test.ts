@@ -4,7 +4,7 @@
  * the exact files and modes, idempotent reinstall, and hostile values and names as data.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -226,6 +226,20 @@ describe('hooks at run time', () => {
     expect(r.status).toBe(0);
     expect(f.syslog()).toContain('logger -t statekill -p daemon.err hook ');
     expect(f.syslog()).toContain('/nonexistent/statekill is missing or not executable: gateway alarm not handled');
+  });
+
+  it('the OPNsense monitor hook passes the alarm time to the millisecond (PHP is there), else whole seconds', async () => {
+    // A whole-second time cannot order a reload that ends within that second (a fast box, a small
+    // ruleset): the event then waited the full timeout and logged "no ruleset reload seen".
+    const f = fakeRoot();
+    await run(['hook', 'install', 'opnsense', '--root', f.root]);
+    exe(join(f.root, 'fakebin', 'php'), '#!/bin/sh\nprintf 1796290325.250\n');
+    f.hook(OPN_MONITOR, ['WAN1']);
+    rmSync(join(f.root, 'fakebin', 'php'));
+    f.hook(OPN_MONITOR, ['WAN1']);
+    const since = f.calls().map((c) => c.find((a) => a.startsWith('--reload-since=')));
+    expect(since[0]).toBe('--reload-since=1796290325.250');
+    expect(since[1]).toMatch(/^--reload-since=\d{10}$/);
   });
 
   it('the OPNsense carp hook re-checks only when this node becomes MASTER', async () => {
