@@ -99,6 +99,17 @@ describe('OPNsense: statuses from pluginctl -r return_gateways_status', () => {
     expect(w.killed()).toEqual(GW1_STATES);
   });
 
+  it('a monitored gateway without a sample whose cached status is "none" is up, not "unmonitored"', async () => {
+    const w = workdir();
+    const restart = JSON.parse(readFileSync(FIX('opnsense-gateways-restart.json'), 'utf8'));
+    // WAN2's dpinger was restarted too: no sample yet, the default "down"; the watcher last saw it up ("none").
+    restart.dpinger.WAN2 = { ...restart.dpinger.WAN2, status: 'down', stddev: '~', delay: '~', loss: '~' };
+    writeFileSync(join(w.dir, 'status.json'), JSON.stringify(restart));
+    const cfg = w.config(OPN_CONFIG(fakePluginctl(w.dir, join(w.dir, 'status.json'), FIX('opnsense-gateways-watcher.json'))));
+    const r = await cli(['--gateway', 'WAN1', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait']);
+    expect(r.out.split('\n')[0]).toBe('killing states of gateway WAN1: down under group FAILOVER (trigger down); failover target WAN2 (WAN2: up)');
+  });
+
   it('with no sample and no cached status, nothing is decided (no data is not up), and it says so', async () => {
     const w = workdir();
     const cfg = w.config(OPN_CONFIG(fakePluginctl(w.dir, FIX('opnsense-gateways-restart.json'), null)));
