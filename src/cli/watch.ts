@@ -46,21 +46,22 @@ export function register(program: Command): void {
       const terminal: PolicyLog = logger
         ? (level, msg, fields) => logger[level](fields ?? {}, msg)
         : (level, msg) => process.stdout.write(`${level === 'info' ? '' : `${level}: `}${msg}\n`);
-      let config: PolicyConfig | undefined;
+      let config: PolicyConfig;
       let target: ReturnType<typeof tableTarget>;
       let log: ReturnType<typeof policyLogs>;
+      let loaded: PolicyConfig | undefined;
       try {
-        config = loadConfig(o.config); // a bad config at start is bad input (exit 2)
+        config = loaded = loadConfig(o.config); // a bad config at start is bad input (exit 2)
         target = tableTarget(o);
         log = policyLogs(config, o, terminal);
       } catch (e) {
         // Started by an rc script, its stderr may go nowhere: with --syslog, say why there too.
-        await syslogFailure(o, config, e);
+        await syslogFailure(o, loaded, e);
         throw e;
       }
       let audit: AuditSink | undefined;
       if (o.audit !== undefined) audit = auditFile(String(o.audit));
-      watcher = new Watcher(config, { killer: killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun, audit }), () => config!), log });
+      watcher = new Watcher(config, { killer: killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun, audit }), () => config), log });
       log('info', 'watch: started', { config: o.config, gateways: config.gateways.map((g) => g.name) });
       if (pendingHup) hup();
       watcher.start();
