@@ -69,6 +69,9 @@ describe('policy config', () => {
     [{ gateways: [gw()], groups: [{ name: 'G', members: [{ gateway: 'WAN9', tier: 1 }] }] },
       "config: groups[0].members[0].gateway: unknown gateway 'WAN9' (not in gateways)"],
     [{ gateways: [gw(), gw()] }, "config: gateways[1].name: duplicate gateway name 'WAN1' (also gateways[0])"],
+    // As a key of the memory file's objects it set their prototype: the gateway was never remembered
+    // (every event killed again, hold-down never held).
+    [{ gateways: [gw({ name: '__proto__' })] }, "config: gateways[0].name: '__proto__' cannot be a gateway name (it is not a plain key in the policy memory)"],
     [{ gateways: [gw({ address: '198.51.100.300' })] }, "config: gateways[0].address: '198.51.100.300' is not an IPv4 or IPv6 address"],
     [{ gateways: [gw({ address: '198.51.100.0/24' })] }, "config: gateways[0].address: expected a host address without a prefix length, got '198.51.100.0/24'"],
     [{ gateways: [gw({ interface: undefined })] }, 'config: gateways[0].interface: required'],

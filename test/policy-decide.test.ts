@@ -253,7 +253,11 @@ describe('issue 11 decisions', () => {
     expect(out[1].decisions).toEqual([{
       gateway: 'WAN1', kind: 'failback', action: 'kill', group: 'FAILOVER',
       reason: "failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2), LTE (tier 3) (labels gw=2:FAILOVER, gw=3:FAILOVER)",
-      selections: [{ name: 'failback FAILOVER: tiers below 1', gateways: [GW2, LTE], labels: ['gw=2:FAILOVER', 'gw=3:FAILOVER'] }],
+      selections: [
+        { name: 'failback FAILOVER: tiers below 1', gateways: [GW2, LTE], labels: ['gw=2:FAILOVER', 'gw=3:FAILOVER'] },
+        // After the recovery reload the same rules say gw=1 (the plugin runs after the load): their states routed below.
+        { name: 'failback FAILOVER: reloaded rules, tiers below 1', gateways: [GW2, LTE], labels: ['gw=1:FAILOVER'] },
+      ],
     }]);
   });
 

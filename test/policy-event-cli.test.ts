@@ -44,6 +44,10 @@ describe('statekill event', () => {
     expect(await run(['--gateway', 'WAN9', '--status', 'down', ...base])).toEqual({ code: 2, out: '', err: "statekill: event: gateway 'WAN9' is not in the config's gateways\n" });
     expect((await run(['--status', 'down', ...base])).err).toBe('statekill: event: give --gateway NAME[,NAME] or --all\n');
     expect((await run(['--gateway', 'WAN1', '--all', ...base])).err).toBe('statekill: event: --all and --gateway exclude each other\n');
+    // With --all the statuses come from the firewall: a word, sample or alarm flag for no one was ignored (exit 0, nothing done).
+    for (const extra of [['--status', 'down'], ['--sample', '0 0 100'], ['--alarm', '1']])
+      expect(await run(['--all', ...extra, ...base])).toEqual({ code: 2, out: '',
+        err: 'statekill: event: --status, --sample and --alarm describe the gateways named by --gateway; with --all each status comes from the firewall\n' });
     expect((await run(['--gateway', 'WAN1', '--reload-since', '12x', '--after-reload', '/tmp/x', ...base])).err).toBe("statekill: --reload-since: expected seconds since the epoch, got '12x'\n");
     expect((await run(['--gateway', 'WAN1', '--status', 'sideways', ...base])).err).toBe("statekill: status: 'sideways' is not one of up, none, down, force_down, delay, loss, delay+loss, disabled, unknown\n");
     expect((await run(['--gateway', 'WAN1', '--status', 'auto', '--sample', 'x', ...base])).code).toBe(2);

@@ -4,8 +4,8 @@
  * filter reload) on the simulated pf kernel (`--sim`), asserting the decision, its log line and the
  * exact states killed (from `--audit`). Plus the memory file (#10 items 11, 12, 21) and ordering.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,15 @@ const REPORTS = JSON.parse(readFileSync(FIX('dpinger-reports.json'), 'utf8')) as
 const RELOAD = JSON.parse(readFileSync(FIX('pfsense-filter-reload.json'), 'utf8')) as { statusWhilePlugins: string; statusDone: string };
 
 const cli = (args: string[]) => runCli(['event', ...args]);
+const BIN = new URL('../bin/statekill.js', import.meta.url).pathname;
+
+/** `statekill ARGS` as a child process, killed after 15 s (a hang must fail the test, not the run). */
+function cliProcess(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 15_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: unknown }).code as number) ?? String((err as { signal?: unknown }).signal) : 0, stdout, stderr }));
+  });
+}
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -88,6 +97,17 @@ describe('OPNsense: statuses from pluginctl -r return_gateways_status', () => {
     // WAN6_TUNNEL has OPNsense's own killing on, but statekill does not manage it: not its business.
     expect(r.err).toBe('');
     expect(w.killed()).toEqual(GW1_STATES);
+  });
+
+  it('a monitored gateway without a sample whose cached status is "none" is up, not "unmonitored"', async () => {
+    const w = workdir();
+    const restart = JSON.parse(readFileSync(FIX('opnsense-gateways-restart.json'), 'utf8'));
+    // WAN2's dpinger was restarted too: no sample yet, the default "down"; the watcher last saw it up ("none").
+    restart.dpinger.WAN2 = { ...restart.dpinger.WAN2, status: 'down', stddev: '~', delay: '~', loss: '~' };
+    writeFileSync(join(w.dir, 'status.json'), JSON.stringify(restart));
+    const cfg = w.config(OPN_CONFIG(fakePluginctl(w.dir, join(w.dir, 'status.json'), FIX('opnsense-gateways-watcher.json'))));
+    const r = await cli(['--gateway', 'WAN1', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait']);
+    expect(r.out.split('\n')[0]).toBe('killing states of gateway WAN1: down under group FAILOVER (trigger down); failover target WAN2 (WAN2: up)');
   });
 
   it('with no sample and no cached status, nothing is decided (no data is not up), and it says so', async () => {
@@ -220,9 +240,15 @@ describe('pfSense: dpinger sockets found by name, samples classified as gwlb.inc
     expect(w.killed()).toEqual(GW1_STATES);
   });
 
-  it('failback by the group\'s rule labels: only the group rule\'s states on the lower tier, never pinned, port-forward, IPsec or probe states', async () => {
-    // The engine reads the rules' labels from the (simulated) kernel and kills by them, pairing as usual.
-    const sim = createSimKernel({ file: FIX('pfsense-labels.jsonl') });
+  // The engine reads the rules' labels from the (simulated) kernel and kills by them, pairing as usual.
+  // pfsense-labels.jsonl: the old rule (110, gw=2:FAILOVER) is still loaded. pfsense-labels-reloaded.jsonl:
+  // as the post-load plugin sees it, the group rule 10 now says gw=1:FAILOVER, and the state it created
+  // while tier 2 was active shows rule 10 (states export only their rule's number).
+  it.each([
+    ['the lower tier\'s label is loaded', 'pfsense-labels.jsonl'],
+    ['after the recovery reload, the group rule says gw=1', 'pfsense-labels-reloaded.jsonl'],
+  ])('failback by the group\'s rule labels (%s): only the group rule\'s states on the lower tier, never pinned, port-forward, IPsec or probe states', async (_what, fixture) => {
+    const sim = createSimKernel({ file: FIX(fixture) });
     const killed: string[][] = [];
     const killer = engineKiller({ sim }, {
       onPlan: (plan) => void killed.push([...plannedStates(plan)].filter((x) => x.reason !== 'ambiguous').map((x) => x.id.slice(-2)).sort()),
@@ -236,7 +262,7 @@ describe('pfSense: dpinger sockets found by name, samples classified as gwlb.inc
     await ev('down');
     await ev('up');
     expect(log[2]).toBe("failback in group FAILOVER: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (labels gw=2:FAILOVER)");
-    // 03: the group rule as generated while tier 2 was active (rule 110, gw=2:FAILOVER). Its NAT partner 04 goes with it (paired).
+    // 01/02: the failover kill (routed to WAN1). 03: the group rule's state from while tier 2 was active; its NAT partner 04 goes with it (paired).
     expect(killed).toEqual([['01', '02'], ['03', '04']]);
     // Everything else is still there: the pinned flow, the port-forward, IPsec and the probe.
     const t = await openTable({ sim });
@@ -296,6 +322,31 @@ describe('the memory file', () => {
     expect(w.killed()).toEqual(GW1_STATES);
     expect(JSON.parse(readFileSync(w.state, 'utf8')).gateways.WAN1.pending).toBeUndefined();
   });
+
+  it('a state file that is a device or a FIFO, or whose directory cannot exist, is refused (exit 2): never renamed, replaced or waited on', async () => {
+    const { w, cfg } = DUAL_CFG();
+    // `--state /dev/null` once renamed the null device to /dev/null.corrupt and put a regular file in its place.
+    const dev = join(w.dir, 'null');
+    execFileSync('mknod', [dev, 'c', '1', '3']);
+    const fifo = join(w.dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const args = (state: string, ...more: string[]) => ['event', '--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', cfg,
+      '--sim', DUAL, '--state', state, '--audit', w.audit, '--no-wait', ...more];
+    for (const [state, kind] of [[dev, 'a character device'], [fifo, 'a FIFO']]) {
+      for (const more of [[], ['--dry-run']]) {
+        const r = await cliProcess(args(state, ...more));
+        expect(r).toEqual({ code: 2, stdout: '', stderr: `statekill: state file ${state} is ${kind}: the policy memory must be a regular file\n` });
+      }
+      expect(existsSync(`${state}.corrupt`)).toBe(false);
+      expect(existsSync(`${state}.lock`)).toBe(false);
+    }
+    expect(statSync(dev).isCharacterDevice()).toBe(true);
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    // Node's recursive mkdir loops forever where mkdir says ENOENT under an existing parent (/proc).
+    const proc = await cliProcess(args('/proc/statekill-test/state.json'));
+    expect(proc).toEqual({ code: 2, stdout: '', stderr: 'statekill: state file /proc/statekill-test/state.json: cannot create directory /proc/statekill-test: ENOENT\n' });
+    expect(w.killed()).toEqual([]);
+  }, 30_000);
 
   it.each(['1e400', '{"gateways": []}', '{"gateways": {"WAN1": {"status": "down"}}}', '{"gateways": {}, "lastSeen": 7}', '{"gatew'])(
     'a corrupt state file (%s) is a fresh start with a warning, the bad file kept aside (#10 item 21)', async (text) => {
@@ -386,6 +437,63 @@ describe('ordering on the firewall\'s own reload signal', () => {
     expect(r.out.split('\n')[1]).toBe(`no ruleset reload seen within 1 s (${status}); killing anyway`);
     expect(w.killed()).toEqual(GW1_STATES);
   }, 20_000);
+
+  it('pfSense plugin: "Done" is written right after the plugin returns, before statekill has started; --during-reload counts it at once', async () => {
+    const w = workdir();
+    const cfg = w.config(cfgText);
+    const status = join(w.dir, 'filter_reload_status');
+    // filter_configure_sync(): "Running plugins (pf)", run_plugins() (the hook: `date +%s`, daemon -f),
+    // then "Plugins completed." and "Done" within milliseconds (filter.inc), long before node is up.
+    writeFileSync(status, RELOAD.statusWhilePlugins);
+    const since = String(Math.floor(Date.now() / 1000));
+    writeFileSync(status, RELOAD.statusDone);
+    const t0 = Date.now();
+    const r = await cli([...base(w, cfg), '--after-reload-status', status, '--reload-since', since, '--during-reload']);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.out.split('\n')[1]).toBe(`ruleset reloaded (${status} says Done)`);
+    expect(w.killed()).toEqual(GW1_STATES);
+    // --during-reload says the reload was running; a marker file says nothing about that.
+    const bad = await cli([...base(w, cfg), '--after-reload', status, '--during-reload']);
+    expect(bad).toMatchObject({ code: 2, err: 'statekill: --during-reload needs --after-reload-status or --after-filter-lock (a reload status or lock to see it end)\n' });
+  }, 20_000);
+
+  it('a failback deferred by hold-down does not wait for another reload: the one that followed the recovery counts', async () => {
+    const w = workdir();
+    const cfg = w.config(cfgText.replace('holdDownSeconds: 0', 'holdDownSeconds: 2').replace('members:', 'failback: kill, failbackRules: [10], members:'));
+    const status = join(w.dir, 'filter_reload_status');
+    const args = ['--gateway', 'WAN1', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit];
+    expect((await cli([...args, '--status', 'down', '--no-wait'])).code).toBe(0);
+    writeFileSync(status, RELOAD.statusWhilePlugins);
+    const since = (Date.now() / 1000).toFixed(3);
+    setTimeout(() => writeFileSync(status, RELOAD.statusDone), 300);
+    const t0 = Date.now();
+    const r = await cli([...args, '--status', 'up', '--after-reload-status', status, '--reload-since', since]);
+    expect(r.out.split('\n')).toEqual([
+      'deferring failback for gateway WAN1: up for 0 s, hold-down 2 s',
+      "failback in group G: WAN1 (tier 1) is up again; killing states the group's rules sent to lower tiers WAN2 (tier 2) (rules 10)",
+      `ruleset reloaded (${status} says Done)`,
+      'WAN1: killed 2 states (selected 1, paired 1, ambiguous 0, already gone 0, failed 0)',
+      '',
+    ]);
+    expect(Date.now() - t0).toBeLessThan(8000);
+  }, 30_000);
+
+  it('a re-check with no status change (the carp hook\'s `event --all` on MASTER) kills what is due without waiting for a reload', async () => {
+    const w = workdir();
+    const status = join(w.dir, 'filter_reload_status');
+    writeFileSync(status, RELOAD.statusDone);
+    const cfg = w.config(cfgText.replace('reloadTimeoutSeconds: 20', `reloadTimeoutSeconds: 20, reloadStatus: ${status}`));
+    const args = ['--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait'];
+    // A backup skipped the kill; now it is master and nothing else changed: no reload is coming.
+    const backup = await cli(['--gateway', 'WAN1', '--status', 'down', '--carp-role', 'backup', ...args]);
+    expect(backup.out).toBe('skipping state kill for gateway WAN1: this node is CARP BACKUP (--carp-role) (pfsync would carry the deletes to the master)\n');
+    const t0 = Date.now();
+    const master = await cli(['--all', '--carp-role', 'master', ...args]);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(master.out).toBe('no state kill for gateway WAN2: first status seen is up, which is not a recovery\n' +
+      'killing states of gateway WAN1: down under group G (trigger down); failover target WAN2 (WAN2: up)\n' +
+      'WAN1: killed 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)\n');
+  }, 40_000);
 });
 
 describe('logs', () => {
@@ -412,9 +520,57 @@ describe('logs', () => {
       '-t|sk-test|-p|local4.info|killing states of gateway WAN1: down under group G (trigger down); failover target WAN2 (WAN2: up)',
     ]);
   });
+
+  it('with --syslog, an event that cannot run at all (a broken config, a refused state file) says why in syslog, not only on a stderr the hook discards', async () => {
+    // The hooks run `daemon -f statekill event ... --syslog`: stderr goes to /dev/null.
+    const w = workdir();
+    const logged = join(w.dir, 'syslog');
+    writeFileSync(join(w.dir, 'logger'), `#!/bin/sh\nprintf '%s|' "$@" >> '${logged}'\ncat >> '${logged}'\n`);
+    chmodSync(join(w.dir, 'logger'), 0o755);
+    const broken = w.config('gateways:\n  - { name: WAN1, interface: igb0 }\n');
+    const good = join(w.dir, 'good.yaml');
+    writeFileSync(good, 'log: { facility: local4, tag: sk-test }\ngateways:\n  - { name: WAN1, interface: igb0, address: 198.51.100.1 }\n');
+    const path = process.env.PATH;
+    process.env.PATH = `${w.dir}:${path}`;
+    try {
+      const r = await cli(['--gateway', 'WAN1', '--config', broken, '--sim', DUAL, '--state', w.state, '--no-wait', '--syslog']);
+      expect(r).toEqual({ code: 2, out: '', err: 'statekill: config: gateways[0].address: expected an address or {inet, inet6}\n' });
+      const dirState = await cli(['--gateway', 'WAN1', '--status', 'down', '--config', good, '--sim', DUAL, '--state', w.dir, '--no-wait', '--syslog']);
+      expect(dirState.code).toBe(2);
+      // Without --syslog (nor log.syslog) nothing goes there.
+      expect((await cli(['--gateway', 'WAN1', '--config', broken, '--sim', DUAL, '--state', w.state, '--no-wait'])).code).toBe(2);
+      // The daemon, started with its stderr going nowhere, too.
+      expect((await cliProcess(['watch', '--config', broken, '--sim', DUAL, '--syslog', '--syslog-tag', 'sk-watch'])).code).toBe(2);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(readFileSync(logged, 'utf8').split('\n').filter(Boolean)).toEqual([
+      '-t|statekill|-p|daemon.err|statekill: config: gateways[0].address: expected an address or {inet, inet6}',
+      `-t|sk-test|-p|local4.err|statekill: state file ${w.dir} is a directory: the policy memory must be a regular file`,
+      '-t|sk-watch|-p|daemon.err|statekill: config: gateways[0].address: expected an address or {inet, inet6}',
+    ]);
+  });
 });
 
 describe('issue 13: reports stay small, the audit file has every state', () => {
+  it('--audit to a FIFO nobody reads is refused at once (exit 2), not a hang; one with a reader gets the lines', async () => {
+    const w = workdir();
+    const fifo = join(w.dir, 'audit.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const cfg = w.config('holdDownSeconds: 0\ngateways:\n  - { name: WAN1, interface: igb0, address: 198.51.100.1 }\n  - { name: WAN2, interface: igb1, address: 203.0.113.1 }\ngroups:\n  - { name: G, members: [ { gateway: WAN1, tier: 1 }, { gateway: WAN2, tier: 2 } ] }\n');
+    const args = ['event', '--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--no-wait', '--audit', fifo];
+    expect(await cliProcess(args)).toEqual({ code: 2, stdout: '', stderr: `statekill: --audit: ${fifo} is a FIFO nobody reads (writing would block)\n` });
+    // `--audit /dev/stdout | jq`: a reader is there, and every line arrives.
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let got = '';
+    reader.stdout.on('data', (d) => (got += d));
+    const readerDone = new Promise((r) => reader.on('exit', r));
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await cliProcess(args)).code).toBe(0);
+    await readerDone;
+    expect(got.trim().split('\n').map((l) => JSON.parse(l).id.slice(-2)).sort()).toEqual(GW1_STATES);
+  }, 40_000);
+
   it('a 300k-state event: the --json result and each log line are under 64 KiB; --audit lists every killed state', async () => {
     const { createSimKernel } = await import('../src/index.js');
     const { engineKiller } = await import('../src/policy/engine-killer.js');
@@ -437,4 +593,63 @@ describe('issue 13: reports stay small, the audit file has every state', () => {
     expect(auditLines.filter((l) => JSON.parse(l).result === 'killed').length).toBe(report.killed);
     expect(JSON.parse(auditLines[0])).toMatchObject({ gateway: 'WAN1', kind: 'failover', reason: 'selected', result: 'killed' });
   }, 60_000);
+});
+
+describe('SIGTERM at awkward moments', () => {
+  const CFG = (extra: string) => `${extra}gateways:\n  - { name: WAN1, interface: igb0, address: 198.51.100.1 }\n  - { name: WAN2, interface: igb1, address: 203.0.113.1 }\ngroups:\n  - { name: G, failback: kill, failbackRules: [10], members: [ { gateway: WAN1, tier: 1 }, { gateway: WAN2, tier: 2 } ] }\n`;
+
+  /** Spawns `statekill event ARGS`, sends SIGTERM after `afterMs`; resolves with exit code, output and ms from signal to exit. */
+  function termAfter(args: string[], afterMs: number): Promise<{ code: number | null; out: string; err: string; exitMs: number }> {
+    return new Promise((resolve) => {
+      const c = spawn(process.execPath, [BIN, 'event', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.stderr.on('data', (d) => (err += d));
+      let sent = 0;
+      const t = setTimeout(() => ((sent = Date.now()), c.kill('SIGTERM')), afterMs);
+      const hard = setTimeout(() => c.kill('SIGKILL'), afterMs + 25_000);
+      c.on('exit', (code) => (clearTimeout(t), clearTimeout(hard), resolve({ code, out, err, exitMs: Date.now() - sent })));
+    });
+  }
+
+  it('during a hold-down wait: stops at once, the deferred failback stays pending in memory, exit 1', async () => {
+    const w = workdir();
+    const cfg = w.config(CFG('holdDownSeconds: 20\n'));
+    const args = ['--gateway', 'WAN1', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit];
+    expect((await cli([...args, '--status', 'down', '--no-wait'])).code).toBe(0);
+    const r = await termAfter([...args, '--status', 'up'], 1500);
+    expect(r.exitMs).toBeLessThan(3000);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('deferring failback for gateway WAN1: up for 0 s, hold-down 20 s\n');
+    expect(r.err).toBe('warn: event: SIGTERM: stopping; what was not killed stays pending\nwarn: stopped while waiting for the hold-down: WAN1 failback stays pending\n');
+    expect(JSON.parse(readFileSync(w.state, 'utf8')).gateways.WAN1.pending).toBe('failback');
+  }, 40_000);
+
+  it('before a second pass: stops at once after the first pass, exit 0', async () => {
+    const w = workdir();
+    const cfg = w.config(CFG('holdDownSeconds: 0\nordering: { secondPassSeconds: 20 }\n'));
+    const r = await termAfter(['--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait'], 1500);
+    expect(r.exitMs).toBeLessThan(3000);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[1]).toBe('WAN1: killed 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)');
+    expect(r.err).toBe('warn: event: SIGTERM: stopping; what was not killed stays pending\nwarn: stopped before the second pass\n');
+  }, 40_000);
+
+  it('while waiting for another event\'s lock: stops at once, decides and kills nothing, memory untouched, exit 1', async () => {
+    const w = workdir();
+    const cfg = w.config(CFG('holdDownSeconds: 0\n'));
+    const unlock = await lockState(w.state, { waitMs: 1000 });
+    try {
+      const r = await termAfter(['--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', cfg, '--sim', DUAL, '--state', w.state, '--audit', w.audit, '--no-wait'], 1500);
+      expect(r.exitMs).toBeLessThan(3000);
+      expect(r.code).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(`warn: event: SIGTERM: stopping; what was not killed stays pending\nstatekill: state file ${w.state}: stopped while waiting for its lock; nothing decided\n`);
+    } finally {
+      await unlock();
+    }
+    expect(existsSync(w.state)).toBe(false);
+    expect(w.killed()).toEqual([]);
+  }, 40_000);
 });

@@ -4,7 +4,7 @@
  * the exact files and modes, idempotent reinstall, and hostile values and names as data.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -128,6 +128,14 @@ describe('hook install/uninstall/status', () => {
     expect((await run(['hook', 'install', 'vyos', '--root', g.root])).code).toBe(2);
   });
 
+  it('a root where the hook directories cannot be made (/proc) is refused naming the directory, never a hang', () => {
+    const bin = new URL('../bin/statekill.js', import.meta.url).pathname;
+    const r = spawnSync(process.execPath, [bin, 'hook', 'install', 'opnsense', '--root', '/proc', '--force', '--no-doctor'], { encoding: 'utf8', timeout: 15_000, killSignal: 'SIGKILL' });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('statekill: hook: cannot create directory /proc/usr: ENOENT\n');
+  }, 30_000);
+
   it('pfSense: installs the upgrade-safe filter plugin, migrates the old rc.gateway_alarm wrapper, and reinstalls after an upgrade', async () => {
     const f = fakeRoot();
     // An earlier statekill wrapped /etc/rc.gateway_alarm and kept pfSense's original aside.
@@ -191,6 +199,8 @@ describe('installed values are data (#10 item 16)', () => {
     ]);
     expect(calls[0][4]).toBe('--after-filter-lock=/tmp/rules.debug');
     expect(calls[2][4]).toBe('--after-reload-status=/var/run/filter_reload_status');
+    // The plugin runs inside the reload; "Done" follows before statekill is up (filter.inc).
+    expect(calls[2][6]).toBe('--during-reload');
     for (const p of ['q', 's', 'b']) expect(existsSync(`/tmp/sk-pwned-${p}`)).toBe(false);
   });
 
@@ -218,6 +228,20 @@ describe('hooks at run time', () => {
     expect(f.syslog()).toContain('/nonexistent/statekill is missing or not executable: gateway alarm not handled');
   });
 
+  it('the OPNsense monitor hook passes the alarm time to the millisecond (PHP is there), else whole seconds', async () => {
+    // A whole-second time cannot order a reload that ends within that second (a fast box, a small
+    // ruleset): the event then waited the full timeout and logged "no ruleset reload seen".
+    const f = fakeRoot();
+    await run(['hook', 'install', 'opnsense', '--root', f.root]);
+    exe(join(f.root, 'fakebin', 'php'), '#!/bin/sh\nprintf 1796290325.250\n');
+    f.hook(OPN_MONITOR, ['WAN1']);
+    rmSync(join(f.root, 'fakebin', 'php'));
+    f.hook(OPN_MONITOR, ['WAN1']);
+    const since = f.calls().map((c) => c.find((a) => a.startsWith('--reload-since=')));
+    expect(since[0]).toBe('--reload-since=1796290325.250');
+    expect(since[1]).toMatch(/^--reload-since=\d{10}$/);
+  });
+
   it('the OPNsense carp hook re-checks only when this node becomes MASTER', async () => {
     const f = fakeRoot();
     await run(['hook', 'install', 'opnsense', '--root', f.root]);
@@ -241,6 +265,8 @@ describe('hooks at run time', () => {
       'mwan3_id2mask() { eval "printf \'0x%x\' \\$(( \\$$1 * 0x100 + 0x5 ))"; }',
       '',
     ].join('\n'));
+    // procd's `running` verb, as 15-mwan3 asks it; FAKE_MWAN3_STOPPED=1: mwan3 is not running.
+    exe(join(f.root, 'etc/init.d/mwan3'), '#!/bin/sh\n[ "$1" = running ] && [ "$FAKE_MWAN3_STOPPED" != 1 ]\n');
     return f;
   }
 
@@ -263,6 +289,10 @@ describe('hooks at run time', () => {
     f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: 'wan', FAKE_ENABLED_wan: '0' });
     f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: 'lan' });
     for (const name of HOSTILE) f.hook(MWAN3, [], { ...env, ACTION: 'ifdown', INTERFACE: name });
+    expect(f.calls()).toHaveLength(2);
+    // mwan3 stopped (or disabled): its marks mean nothing now, and another user of those bits may
+    // carry them; 15-mwan3 does nothing then either (`/etc/init.d/mwan3 running`).
+    f.hook(MWAN3, [], { ...env, ...fx.netifdIfdown, FAKE_MWAN3_STOPPED: '1' });
     expect(f.calls()).toHaveLength(2);
   });
 });

@@ -211,3 +211,56 @@ describe('statekill watch', () => {
     expect(err).toBe('statekill: config: gateways: expected at least one gateway\n');
   }, 30_000);
 });
+
+describe('Watcher (in process)', () => {
+  it('a kill retried at the next poll does not wait for another ruleset reload: the one after the change counts', async () => {
+    const { parseConfig } = await import('../src/policy/config.js');
+    const { Watcher } = await import('../src/policy/watcher.js');
+    const wdir = mkdtempSync(join(tmpdir(), 'sk-watcher-'));
+    const marker = join(wdir, 'rules.debug');
+    writeFileSync(marker, 'old\n');
+    const config = parseConfig({
+      product: 'opnsense', status: { source: 'dpinger' }, holdDownSeconds: 0, watch: { intervalMs: 1000 },
+      ordering: { reloadMarker: marker, reloadTimeoutSeconds: 30 },
+      gateways: [
+        { name: 'WAN1', interface: 'igb0', address: '198.51.100.1', monitor: { socket: 'wan1' } },
+        { name: 'WAN2', interface: 'igb1', address: '203.0.113.1', monitor: { socket: 'wan2' } },
+      ],
+      groups: [{ name: 'G', members: [{ gateway: 'WAN1', tier: 1 }, { gateway: 'WAN2', tier: 2 }] }],
+    });
+    let clock = Date.now(); // compared with the marker's real mtime
+    const sample: Record<string, { latencyUs: number; stddevUs: number; lossPercent: number }> = {
+      wan1: { latencyUs: 10_000, stddevUs: 500, lossPercent: 0 }, wan2: { latencyUs: 12_000, stddevUs: 700, lossPercent: 0 } };
+    let waited = 0;
+    let kills = 0;
+    const lines: string[] = [];
+    const w = new Watcher(config, {
+      now: () => clock,
+      // The reload's wait polls through this: time passes, and the first poll sees the ruleset rewritten.
+      sleep: async (ms) => {
+        if (waited === 0) writeFileSync(marker, 'new\n');
+        waited += ms;
+        clock += ms;
+      },
+      readSocket: async (p) => sample[p],
+      log: (_l, m) => void lines.push(m),
+      killer: async () => {
+        if (++kills === 1) throw new Error('EBUSY (the first try fails)');
+        return { scanned: 10, selected: 4, paired: 0, ambiguous: 0, killed: 4, alreadyGone: 0, failed: 0, dryRun: false, phasesMs: {} } as never;
+      },
+    });
+    await w.tick(); // baseline
+    sample.wan1 = { latencyUs: 0, stddevUs: 0, lossPercent: 100 };
+    clock += 1000;
+    await w.tick(); // WAN1 down: waits for the reload (seen), the kill fails and stays pending
+    expect(lines.filter((l) => l.startsWith('ruleset reloaded'))).toHaveLength(1);
+    expect(kills).toBe(1);
+    const before = waited;
+    clock += 1000;
+    await w.tick(); // the retry: nothing changed, no new reload is coming
+    expect(kills).toBe(2);
+    expect(waited - before).toBeLessThan(1000);
+    expect(lines.filter((l) => l.startsWith('no ruleset reload seen'))).toEqual([]);
+    expect(lines.at(-1)).toBe('WAN1: killed 4 states (selected 4, paired 0, ambiguous 0, already gone 0, failed 0)');
+  });
+});

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { badInput } from '../errors.js';
 import { auditFile, type AuditSink } from '../policy/audit.js';
-import { loadConfig, type SyslogFacility, SYSLOG_FACILITIES } from '../policy/config.js';
+import { loadConfig, type PolicyConfig, type SyslogFacility, SYSLOG_FACILITIES } from '../policy/config.js';
 import { engineKiller, tableTarget } from '../policy/engine-killer.js';
 import { anyKillFailed, type PolicyLog } from '../policy/execute.js';
 import { killerForTarget } from '../policy/conntrack.js';
@@ -38,6 +38,20 @@ export function policyLogs(config: { log: { syslog: boolean; facility: SyslogFac
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(tag)) throw badInput(`--syslog-tag: expected 1-32 letters, digits, _ . -, got '${tag}'`);
   const syslog = (o.syslog ?? config.log.syslog) ? syslogLog({ facility, tag, onError: (m) => process.stderr.write(`warn: ${m}\n`) }) : undefined;
   return teeLog(terminal, syslog);
+}
+
+/**
+ * A hook runs `daemon -f statekill event ... --syslog`: stderr goes to /dev/null. So an event that
+ * cannot run at all (a broken config, a refused state file, a lock it gave up on) says why in syslog
+ * too, with the flags' facility and tag, else the config's, else daemon/statekill.
+ */
+export async function syslogFailure(o: SyslogFlags, config: { log: { syslog: boolean; facility: SyslogFacility; tag: string } } | undefined, e: unknown): Promise<void> {
+  if (e instanceof ExitCode || !(o.syslog ?? config?.log.syslog)) return;
+  const facility = [o.syslogFacility, config?.log.facility].find((f): f is SyslogFacility => SYSLOG_FACILITIES.includes(f as SyslogFacility)) ?? 'daemon';
+  const tag = [o.syslogTag, config?.log.tag].find((t): t is string => t !== undefined && /^[A-Za-z0-9_.-]{1,32}$/.test(t)) ?? 'statekill';
+  const log = syslogLog({ facility, tag });
+  log('error', `statekill: ${(e as Error).message}`);
+  await log.flush();
 }
 
 function reloadOption(o: { afterReload?: string; afterFilterLock?: string; afterReloadStatus?: string; reloadSince?: string }): { signal: ReloadSignal; since?: Since } | undefined {
@@ -78,70 +92,83 @@ export function register(program: Command): void {
     .option('--after-filter-lock <file>', "OPNsense: wait until the reload's flock on this file (/tmp/rules.debug) is released")
     .option('--after-reload-status <file>', 'pfSense: wait until this file (/var/run/filter_reload_status) says Done')
     .option('--reload-since <epoch>', 'the reload counts from this time (seconds since the epoch, fractions allowed)')
+    .option('--during-reload', "started by the reload itself (pfSense's post-load plugin): the next Done or lock release ends it")
     .option('--carp-role <role>', 'master or backup, instead of the config / ifconfig')
     .option('--syslog', 'also log each line to syslog through logger(1)')
     .option('--syslog-facility <name>', `syslog facility (${SYSLOG_FACILITIES.join(', ')})`)
     .option('--syslog-tag <tag>', 'syslog tag (default statekill)')
     .option('--no-wait', 'do not stay for hold-down re-checks')
     .action(async (o) => {
-      const config = loadConfig(o.config);
-      const target = tableTarget(o);
-      if (!o.all && (o.gateway === undefined || String(o.gateway).split(',').every((g) => g === '')))
-        throw badInput('event: give --gateway NAME[,NAME] or --all');
-      if (o.all && o.gateway !== undefined) throw badInput('event: --all and --gateway exclude each other');
-      let sample;
-      if (o.sample !== undefined) {
-        sample = parseDpingerLine(String(o.sample));
-        if (!sample) throw badInput(`--sample: expected "LATENCY_US STDDEV_US LOSS_PERCENT", got '${o.sample}'`);
-      }
-      if (o.alarm !== undefined && o.alarm !== '0' && o.alarm !== '1') throw badInput(`--alarm: expected 0 or 1, got '${o.alarm}'`);
-      if (o.carpRole !== undefined && o.carpRole !== 'master' && o.carpRole !== 'backup') throw badInput(`--carp-role: expected master or backup, got '${o.carpRole}'`);
-      const others: Record<string, string> = {};
-      for (const kv of o.gatewayStatus as string[]) {
-        const m = kv.match(/^([^=]+)=(.+)$/);
-        if (!m) throw badInput(`--gateway-status: expected NAME=STATUS, got '${kv}'`);
-        others[m[1]] = m[2];
-      }
-      const reload = reloadOption(o);
-      const terminal: PolicyLog = (level, msg) => (level === 'info' && !o.json ? process.stdout : process.stderr).write(`${level === 'info' ? '' : `${level}: `}${msg}\n`);
-      const log = policyLogs(config, o, terminal);
-      let audit: AuditSink | undefined;
-      if (o.audit !== undefined) audit = auditFile(String(o.audit));
-      const abort = new AbortController();
-      const stop = (sig: string) => {
-        log('warn', `event: ${sig}: stopping; what was not killed stays pending`);
-        abort.abort();
-      };
-      const onTerm = () => stop('SIGTERM');
-      const onInt = () => stop('SIGINT');
-      process.once('SIGTERM', onTerm);
-      process.once('SIGINT', onInt);
+      let config: PolicyConfig | undefined;
       try {
-        const result = await runEvent(
-          config,
-          {
-            gateways: o.all ? [] : String(o.gateway).split(',').filter(Boolean),
-            all: !!o.all,
-            status: o.status,
-            sample,
-            alarm: o.alarm === undefined ? undefined : (Number(o.alarm) as 0 | 1),
-            others,
-            stateFile: o.state,
-            reload,
-            noWait: o.wait === false,
-            dryRun: !!o.dryRun,
-            carpRole: o.carpRole,
-            signal: abort.signal,
-          },
-          { killer: killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun, audit }), () => config), log },
-        );
-        if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-        if (anyKillFailed(result.outcomes)) throw new ExitCode(1);
-      } finally {
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onInt);
-        audit?.close();
-        await log.flush();
+        config = loadConfig(o.config);
+        await eventAction(o, config);
+      } catch (e) {
+        await syslogFailure(o, config, e);
+        throw e;
       }
     });
+}
+
+/** The event itself, once the config has loaded (commander's options object: untyped). */
+async function eventAction(o: Record<string, any>, config: PolicyConfig): Promise<void> {
+  const target = tableTarget(o);
+  if (!o.all && (o.gateway === undefined || String(o.gateway).split(',').every((g) => g === '')))
+    throw badInput('event: give --gateway NAME[,NAME] or --all');
+  if (o.all && o.gateway !== undefined) throw badInput('event: --all and --gateway exclude each other');
+  let sample;
+  if (o.sample !== undefined) {
+    sample = parseDpingerLine(String(o.sample));
+    if (!sample) throw badInput(`--sample: expected "LATENCY_US STDDEV_US LOSS_PERCENT", got '${o.sample}'`);
+  }
+  if (o.alarm !== undefined && o.alarm !== '0' && o.alarm !== '1') throw badInput(`--alarm: expected 0 or 1, got '${o.alarm}'`);
+  if (o.carpRole !== undefined && o.carpRole !== 'master' && o.carpRole !== 'backup') throw badInput(`--carp-role: expected master or backup, got '${o.carpRole}'`);
+  const others: Record<string, string> = {};
+  for (const kv of o.gatewayStatus as string[]) {
+    const m = kv.match(/^([^=]+)=(.+)$/);
+    if (!m) throw badInput(`--gateway-status: expected NAME=STATUS, got '${kv}'`);
+    others[m[1]] = m[2];
+  }
+  const reload = reloadOption(o);
+  const terminal: PolicyLog = (level, msg) => (level === 'info' && !o.json ? process.stdout : process.stderr).write(`${level === 'info' ? '' : `${level}: `}${msg}\n`);
+  const log = policyLogs(config, o, terminal);
+  let audit: AuditSink | undefined;
+  if (o.audit !== undefined) audit = auditFile(String(o.audit));
+  const abort = new AbortController();
+  const stop = (sig: string) => {
+    log('warn', `event: ${sig}: stopping; what was not killed stays pending`);
+    abort.abort();
+  };
+  const onTerm = () => stop('SIGTERM');
+  const onInt = () => stop('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
+  try {
+    const result = await runEvent(
+      config,
+      {
+        gateways: o.all ? [] : String(o.gateway).split(',').filter(Boolean),
+        all: !!o.all,
+        status: o.status,
+        sample,
+        alarm: o.alarm === undefined ? undefined : (Number(o.alarm) as 0 | 1),
+        others,
+        stateFile: o.state,
+        reload,
+        duringReload: !!o.duringReload,
+        noWait: o.wait === false,
+        dryRun: !!o.dryRun,
+        carpRole: o.carpRole,
+        signal: abort.signal,
+      },
+      { killer: killerForTarget(target, engineKiller(target, { dryRun: !!o.dryRun, audit }), () => config), log },
+    );
+    if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (anyKillFailed(result.outcomes) || result.stopped) throw new ExitCode(1);
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    audit?.close();
+    await log.flush();
+  }
 }

@@ -2,12 +2,12 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { auditFile, type AuditSink } from '../policy/audit.js';
-import { loadConfig } from '../policy/config.js';
+import { loadConfig, type PolicyConfig } from '../policy/config.js';
 import { engineKiller, tableTarget } from '../policy/engine-killer.js';
 import type { PolicyLog } from '../policy/execute.js';
 import { killerForTarget, requireConntrackSelectors } from '../policy/conntrack.js';
 import { Watcher } from '../policy/watcher.js';
-import { DEFAULT_CONFIG, policyLogs } from './event.js';
+import { DEFAULT_CONFIG, policyLogs, syslogFailure } from './event.js';
 
 export function register(program: Command): void {
   program
@@ -46,9 +46,19 @@ export function register(program: Command): void {
       const terminal: PolicyLog = logger
         ? (level, msg, fields) => logger[level](fields ?? {}, msg)
         : (level, msg) => process.stdout.write(`${level === 'info' ? '' : `${level}: `}${msg}\n`);
-      let config = loadConfig(o.config); // a bad config at start is bad input (exit 2)
-      const target = tableTarget(o);
-      const log = policyLogs(config, o, terminal);
+      let config: PolicyConfig;
+      let target: ReturnType<typeof tableTarget>;
+      let log: ReturnType<typeof policyLogs>;
+      let loaded: PolicyConfig | undefined;
+      try {
+        config = loaded = loadConfig(o.config); // a bad config at start is bad input (exit 2)
+        target = tableTarget(o);
+        log = policyLogs(config, o, terminal);
+      } catch (e) {
+        // Started by an rc script, its stderr may go nowhere: with --syslog, say why there too.
+        await syslogFailure(o, loaded, e);
+        throw e;
+      }
       let audit: AuditSink | undefined;
       if (o.audit !== undefined) audit = auditFile(String(o.audit));
       // A real kernel's table stays open between events, so each event's read reuses the last

@@ -5,11 +5,12 @@
  * uninstall are idempotent (run install again after a firewall upgrade).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { badInput } from '../errors.js';
 import { loadConfig } from '../policy/config.js';
+import { makeDirs } from '../policy/files.js';
 import { findTarget, HOOK_TARGETS, type HookTarget } from './targets.js';
 
 /** Every script we write carries this, so uninstall never removes a file it did not write. */
@@ -146,7 +147,7 @@ export function installHook(name: string, o: InstallOptions): string[] {
   }
   for (const f of t.files) {
     const dest = join(root, f.dest);
-    mkdirSync(dirname(dest), { recursive: true });
+    makeDirs(dirname(dest), 'hook');
     const tmp = `${dest}.statekill-new`;
     writeFileSync(tmp, script(f.source, values), { mode: 0o600 });
     try {

@@ -16,7 +16,12 @@ if [ ! -x "$STATEKILL" ]; then
 	logger -t statekill -p daemon.err "hook $0: $STATEKILL is missing or not executable: gateway alarm not handled (reinstall statekill, then: statekill hook install opnsense)"
 	exit 0
 fi
-SINCE=$(date +%s)
+# The alarm's time to the millisecond (OPNsense ships PHP; FreeBSD's date has whole seconds only,
+# which cannot order a reload that ends within the same second), else whole seconds.
+SINCE=$(php -r 'printf("%.3f", microtime(true));' 2>/dev/null)
+case "$SINCE" in
+	''|*[!0-9.]*|*.*.*|.*|*.) SINCE=$(date +%s) ;;
+esac
 # Every value is one argument in --opt=value form: a gateway name is never an option or code.
 daemon -f "$STATEKILL" event --config="$CONFIG" --gateway="$1" --syslog --after-filter-lock=/tmp/rules.debug --reload-since="$SINCE"
 exit 0

@@ -2,7 +2,7 @@
  * `--audit FILE`: the per-state record of what `event` and `watch` killed, as JSON Lines (one line
  * per state a kill went for, with its result). Log lines and `--json` carry counts only.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import type { PlannedState } from '../engine/plan.js';
 import { badInput } from '../errors.js';
 import type { KillContext } from './execute.js';
@@ -25,8 +25,17 @@ function result(r: number | undefined, dryRun: boolean): string {
 export function auditFile(file: string, now: () => number = Date.now): AuditSink {
   let fd: number;
   try {
-    fd = openSync(file, 'a', 0o600);
+    // A FIFO nobody reads would block the open (and the event) forever: O_NONBLOCK makes that
+    // ENXIO. Then the file is opened again for ordinary, blocking writes, before the probe closes
+    // (closing it first would hand the reader its end of file).
+    const probe = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
+    try {
+      fd = openSync(file, 'a', 0o600);
+    } finally {
+      closeSync(probe);
+    }
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw badInput(`--audit: ${file} is a FIFO nobody reads (writing would block)`);
     throw badInput(`--audit: cannot open ${file}: ${(e as Error).message}`);
   }
   return {

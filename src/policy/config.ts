@@ -63,7 +63,8 @@ const monitorSchema = z.strictObject({
 });
 
 const gatewaySchema = z.strictObject({
-  name: name(),
+  // A gateway's name keys the memory file's objects, where `__proto__` would set their prototype.
+  name: name().refine((n) => n !== '__proto__', { error: "'__proto__' cannot be a gateway name (it is not a plain key in the policy memory)" }),
   interface: ifname(),
   address: addrPerFamily,
   /** The WAN's own address that outbound NAT uses: its states die with the gateway (failover only). */

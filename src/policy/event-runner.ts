@@ -10,9 +10,10 @@ import { findGateway, type PolicyConfig } from './config.js';
 import { decide, type Decision, type DecideResult, type PolicyEvent } from './decide.js';
 import { applyDiscovered } from './effective.js';
 import { killIncomplete, runDecisions, type Outcome, type PolicyLog, type StateKiller } from './execute.js';
-import { reloadWaiter, type ReloadSignal, type Since, type WaitDeps } from './reload.js';
+import { onceWaiter, reloadWaiter, type ReloadSignal, type ReloadWaiter, type Since, type WaitDeps } from './reload.js';
+import { pause } from './pause.js';
 import { observeGateways, oneLine, type Observation, type SourceDeps } from './sources.js';
-import { cloneState, lockState, readState, saveState, type PolicyState } from './state.js';
+import { cloneState, lockState, readState, saveState, verdictChanged, type PolicyState } from './state.js';
 import { classifySample, describeStatus, parseStatusWord, sameStatus, type DpingerSample, type GatewayStatus } from './status.js';
 
 export interface EventRequest {
@@ -30,6 +31,11 @@ export interface EventRequest {
   stateFile?: string;
   /** Overrides config.ordering. */
   reload?: { signal: ReloadSignal; since?: Since };
+  /**
+   * The event was started by the ruleset reload itself (pfSense's post-load plugin): the reload was
+   * running at `since`, so the next "Done" or lock release ends it. Needs a reload status or lock.
+   */
+  duringReload?: boolean;
   /** Do not stay around for hold-down re-checks. */
   noWait?: boolean;
   /** Decide and plan, kill nothing, and never write the shared memory file. */
@@ -54,6 +60,8 @@ export interface EventResult {
   outcomes: Outcome[];
   /** Names the event gave that are not in the config. */
   unknown: string[];
+  /** Stopped (SIGTERM) while a deferred action waited: it stays pending in memory. */
+  stopped?: boolean;
 }
 
 const plain = (name: string) => `'${oneLine(name)}'`;
@@ -153,6 +161,8 @@ function asPending(r: DecideResult): PolicyState {
 export async function runEvent(config: PolicyConfig, req: EventRequest, deps: EventDeps): Promise<EventResult> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  if (req.all && (req.status !== 'auto' || req.sample !== undefined || req.alarm !== undefined))
+    throw badInput('event: --status, --sample and --alarm describe the gateways named by --gateway; with --all each status comes from the firewall');
   if (req.status !== 'auto') parseStatusWord(req.status); // bad words are bad input before anything else
   for (const name of Object.keys(req.others ?? {}))
     if (!findGateway(config, name)) throw badInput(`event: --gateway-status names unknown gateway ${plain(name)}`);
@@ -166,13 +176,22 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
 
   const stateFile = req.stateFile ?? config.stateFile;
   const signal = reloadSignal(config, req);
-  const since: Since = req.reload?.since ?? { ms: now(), precisionMs: 0 };
+  if (req.duringReload && (!signal || signal.kind === 'marker'))
+    throw badInput('--during-reload needs --after-reload-status or --after-filter-lock (a reload status or lock to see it end)');
+  const since: Since = { ...(req.reload?.since ?? { ms: now(), precisionMs: 0 }), ...(req.duringReload ? { running: true } : {}) };
   const timeoutMs = config.ordering.reloadTimeoutSeconds * 1000;
   const all: EventResult = { decisions: [], outcomes: [], unknown };
+  // The reload that follows this event's verdict changes; later rounds (hold-down) reuse it.
+  let reload: ReloadWaiter | undefined;
+  const waiterFor = (changed: boolean, n: number): ReloadWaiter | undefined => {
+    if (signal && changed && (!reload || n > 0))
+      reload = onceWaiter(reloadWaiter(signal, n === 0 ? since : { ms: now(), precisionMs: 0 }, timeoutMs, { now, sleep, probeLock: deps.probeLock }));
+    return reload;
+  };
 
   /** One locked round: read memory and the firewall, decide, kill, remember. */
   const round = async (n: number): Promise<number | undefined> => {
-    const unlock = req.dryRun ? undefined : await lockState(stateFile, { waitMs: deps.lockWaitMs ?? timeoutMs + 60_000 });
+    const unlock = req.dryRun ? undefined : await lockState(stateFile, { waitMs: deps.lockWaitMs ?? timeoutMs + 60_000, signal: req.signal, sleep: deps.sleep });
     try {
       const loaded = readState(stateFile, { moveCorrupt: !req.dryRun });
       if (loaded.corrupt) deps.log('warn', loaded.corrupt);
@@ -185,26 +204,32 @@ export async function runEvent(config: PolicyConfig, req: EventRequest, deps: Ev
       const outcomes = await runDecisions(r.decisions, {
         killer: deps.killer,
         log: deps.log,
-        sleep,
+        sleep: deps.sleep,
         signal: req.signal,
         secondPassMs: config.ordering.secondPassSeconds * 1000,
-        waitForReload: signal ? reloadWaiter(signal, n === 0 ? since : { ms: now(), precisionMs: 0 }, timeoutMs, { now, sleep, probeLock: deps.probeLock }) : undefined,
+        waitForReload: waiterFor(verdictChanged(state, r.state, seen.events.map((e) => e.gateway)), n),
       });
       recordOutcomes(r.state, outcomes, deps.log);
       if (!req.dryRun) saveState(stateFile, r.state);
       all.decisions.push(...r.decisions);
       all.outcomes.push(...outcomes);
+      pending = Object.entries(r.state.gateways).filter(([, m]) => m.pending).map(([g, m]) => `${g} ${m.pending}`);
       return r.retryAt;
     } finally {
       await unlock?.();
     }
   };
 
+  let pending: string[] = [];
   let retryAt = await round(0);
   // Hold-down: hook processes are detached, so wait here and re-check rather than lose the action.
   for (let i = 1; retryAt !== undefined && !req.noWait && !req.dryRun && !req.signal?.aborted && i <= 20; i++) {
-    await sleep(Math.max(0, retryAt - now()));
-    if (req.signal?.aborted) break;
+    await pause(retryAt - now(), req.signal, deps.sleep);
+    if (req.signal?.aborted) {
+      deps.log('warn', `stopped while waiting for the hold-down: ${pending.join(', ')} ${pending.length > 1 ? 'stay' : 'stays'} pending`);
+      all.stopped = true;
+      break;
+    }
     retryAt = await round(i);
   }
   return all;

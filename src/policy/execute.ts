@@ -5,6 +5,7 @@
  */
 import type { Report, Selection } from '../engine/types.js';
 import type { Decision } from './decide.js';
+import { pause } from './pause.js';
 import type { ReloadWaiter } from './reload.js';
 
 /** Which decision a kill carries out (for audit lines). */
@@ -89,10 +90,14 @@ export async function runDecisions(decisions: Decision[], o: RunOptions): Promis
     }
   };
   await pass(1);
-  if (o.signal?.aborted) return stopped('before the kill');
-  if (o.secondPassMs && o.secondPassMs > 0 && !o.signal?.aborted) {
-    await (o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(o.secondPassMs);
-    if (!o.signal?.aborted) await pass(2);
+  if (o.signal?.aborted && kills.some((x) => !x.reports.length && x.error === undefined)) return stopped('before the kill');
+  if (o.secondPassMs && o.secondPassMs > 0) {
+    await pause(o.secondPassMs, o.signal, o.sleep);
+    if (o.signal?.aborted) {
+      o.log('warn', 'stopped before the second pass');
+      return outcomes;
+    }
+    await pass(2);
   }
   return outcomes;
 }

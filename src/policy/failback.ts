@@ -5,7 +5,7 @@
  * (`failbackByPriority`) lose their states when a gateway with a better priority comes back.
  */
 import type { Context, Decision } from './decide.js';
-import { failbackLabels, failbackSelection, sharesFamily } from './selections.js';
+import { failbackLabels, failbackSelection, reloadedGroupLabel, sharesFamily } from './selections.js';
 import { isDownUnder, type GatewayStatus } from './status.js';
 
 function rulesNote(rules: number[], labels: string[] = []): string {
@@ -40,16 +40,24 @@ export function failbackDecisions(ctx: Context, gwName: string, before: GatewayS
       out.push({ ...base, action: 'skip', reason: `failback in group ${g.name}: ${gwName} (tier ${me.tier}) is up again; keeping states on lower tiers ${lowerText} (failback: keep)` });
       continue;
     }
-    const selection = failbackSelection(`failback ${g.name}: tiers below ${me.tier}`, lower.map((m) => ctx.gateway(m.gateway)), g.failbackRules, labels);
+    const lowerGateways = lower.map((m) => ctx.gateway(m.gateway));
+    const selection = failbackSelection(`failback ${g.name}: tiers below ${me.tier}`, lowerGateways, g.failbackRules, labels);
     if (!selection) {
       out.push({ ...base, action: 'skip', reason: `no failback in group ${g.name}: the lower tiers' addresses are not known and no rule or label names the group's rules` });
       continue;
     }
+    const selections = [selection];
+    // pfSense: the same rules as reloaded now, routed to a lower tier (only with every lower address known).
+    const reloaded = reloadedGroupLabel(ctx.config, g, me.tier);
+    const again = reloaded && selection.gateways ? failbackSelection(`failback ${g.name}: reloaded rules, tiers below ${me.tier}`, lowerGateways, g.failbackRules, [reloaded]) : undefined;
+    if (again) selections.push(again);
+    // The line names the labels meant; `again` finds their states after pfSense relabelled the rules.
+    const note = rulesNote(g.failbackRules, labels);
     out.push({
       ...base,
       action: 'kill',
-      reason: `failback in group ${g.name}: ${gwName} (tier ${me.tier}) is up again; killing states the group's rules sent to lower tiers ${lowerText}${rulesNote(g.failbackRules, labels)}`,
-      selections: [selection],
+      reason: `failback in group ${g.name}: ${gwName} (tier ${me.tier}) is up again; killing states the group's rules sent to lower tiers ${lowerText}${note}`,
+      selections,
     });
   }
 

@@ -26,6 +26,12 @@ export interface Since {
   ms: number;
   /** 1000 when `ms` came from whole seconds, 0 when exact. */
   precisionMs: number;
+  /**
+   * The reload was already running at `ms` (pfSense runs its /usr/local/pkg/pf plugins inside
+   * filter_configure_sync(), after the load and just before "Done"): its end is the next "Done" or
+   * lock release seen, even one that came before this process could look.
+   */
+  running?: boolean;
 }
 
 export interface WaitDeps {
@@ -78,7 +84,7 @@ export function reloadWaiter(sig: ReloadSignal, since: Since, timeoutMs: number,
   const probe = deps.probeLock ?? flockProbe();
   return async (signal) => {
     const start = now();
-    let transition = false; // saw the reload in progress
+    let transition = since.running === true && sig.kind !== 'marker'; // saw the reload in progress
     const initial = await mtimeMs(sig.file);
     for (;;) {
       if (signal?.aborted) throw abortError();
@@ -104,6 +110,16 @@ export function reloadWaiter(sig: ReloadSignal, since: Since, timeoutMs: number,
       await sleep(pollMs);
     }
   };
+}
+
+/**
+ * One wait per status change: once the reload that followed it was seen (or waited out), later
+ * kills of the same event (a hold-down that ended, a retry) need not wait for another reload that
+ * may never come. A wait that was stopped is not remembered.
+ */
+export function onceWaiter(wait: ReloadWaiter): ReloadWaiter {
+  let done: string | undefined;
+  return async (signal) => (done ??= await wait(signal));
 }
 
 /** Kept for library users: the plain modification-time marker. */

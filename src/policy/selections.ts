@@ -31,6 +31,20 @@ export function failbackLabels(config: PolicyConfig, group: GroupConfig, lowerTi
 }
 
 /**
+ * pfSense relabels a group's rules with the tier active when the ruleset is generated, and its
+ * post-load plugin (this hook) runs after the recovery reload: the loaded ruleset no longer carries
+ * the lower tiers' labels, and a state exports only its rule's number, not the old rule's label. The
+ * group's rules keep their numbers across such a reload (the same rules, relabelled, re-routed), so
+ * the states those rules sent to a lower tier are the ones created by the rules labelled
+ * `gw=<tier now>:<group>` and routed to a lower tier's gateway: the current rules route only to the
+ * tier now active. Undefined elsewhere (a config's own labels are stable). Needs the lower tiers'
+ * addresses: without them this would reach the states routed to the tier now active.
+ */
+export function reloadedGroupLabel(config: PolicyConfig, group: GroupConfig, activeTier: number): string | undefined {
+  return config.product === 'pfsense' && !group.failbackLabels.length ? `gw=${activeTier}:${group.name}` : undefined;
+}
+
+/**
  * Failback: never the NAT address (services bound to the backup's own address must survive), and
  * narrowed to the group's own rules: by label and/or rule number, so reply-to port-forwards, the
  * firewall's own states and flows another rule pinned to a lower tier are left alone. The lower

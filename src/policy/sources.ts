@@ -151,7 +151,8 @@ async function fromOpnsense(config: PolicyConfig, deps: SourceDeps, out: Map<str
       word = cached;
     }
     try {
-      o.status = word === 'none' && e.loss === '~' ? { ...UNMONITORED } : { ...parseStatusWord(word), ...(word === 'none' ? {} : { label: word }) };
+      // Unmonitored is OPNsense's own "none" without a sample, not a cached "none" of a restarted monitor.
+      o.status = e.status === 'none' && e.loss === '~' ? { ...UNMONITORED } : { ...parseStatusWord(word), ...(word === 'none' ? {} : { label: word }) };
     } catch {
       o.noData = `OPNsense reports status '${oneLine(word)}' for gateway ${gw.name}, which statekill does not know`;
     }

@@ -5,12 +5,16 @@
  * The watch daemon keeps it in memory; `event` keeps it in a small JSON file, read and written under
  * a lock so concurrent events (pfSense runs one alarm script per gateway at once) never lose memory.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { lock as lockFile } from 'proper-lockfile';
 import { badInput, StatekillError } from '../errors.js';
+import { describeKind, makeDirs, regularOrAbsent } from './files.js';
+import { pause } from './pause.js';
 import type { GatewayStatus } from './status.js';
+
+const MUST = 'the policy memory must be a regular file';
 
 export interface GatewayMemory {
   status: GatewayStatus;
@@ -60,6 +64,19 @@ const stateSchema = z.object({
   discovered: z.record(z.string(), z.object({ addresses: z.array(z.string().max(64)), natAddresses: z.array(z.string().max(64)) })).optional(),
 });
 
+/**
+ * Whether an event changed some gateway's verdict (failed or not): the firewall reloads its ruleset
+ * for that, so its kills wait for the reload. A first status that is not failed is a baseline, and
+ * a re-check of something pending (hold-down, CARP promotion, a retry) changes nothing.
+ */
+export function verdictChanged(before: PolicyState, after: PolicyState, gateways: string[]): boolean {
+  return gateways.some((g) => {
+    const a = after.gateways[g];
+    const b = before.gateways[g];
+    return a !== undefined && (b === undefined ? a.failed : a.failed !== b.failed);
+  });
+}
+
 export function emptyState(): PolicyState {
   return { gateways: {} };
 }
@@ -88,11 +105,23 @@ export function parseState(doc: unknown): PolicyState | undefined {
  */
 export function readState(file: string, o: { moveCorrupt?: boolean } = {}): LoadedState {
   let text: string;
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
     throw badInput(`state file ${file}: ${(e as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw badInput(`state file ${file} is ${describeKind(st)}: ${MUST}`);
+    text = readFileSync(fd, 'utf8');
+  } catch (e) {
+    if (e instanceof StatekillError) throw e;
+    throw badInput(`state file ${file}: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
   }
   let doc: unknown;
   try {
@@ -121,7 +150,8 @@ export function loadState(file: string): PolicyState {
 
 /** Write-then-rename, so a concurrent reader never sees half a file. */
 export function saveState(file: string, s: PolicyState): void {
-  mkdirSync(dirname(file), { recursive: true });
+  regularOrAbsent(file, 'state file', MUST);
+  makeDirs(dirname(file), `state file ${file}`);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n');
   renameSync(tmp, file);
@@ -136,19 +166,21 @@ export type Unlock = () => Promise<void>;
  */
 export async function lockState(
   file: string,
-  o: { waitMs: number; sleep?: (ms: number) => Promise<void>; onCompromised?: (e: Error) => void },
+  o: { waitMs: number; sleep?: (ms: number) => Promise<void>; onCompromised?: (e: Error) => void; signal?: AbortSignal },
 ): Promise<Unlock> {
-  mkdirSync(dirname(file), { recursive: true });
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  // Before the lock: `<file>.lock` must not appear beside a device.
+  regularOrAbsent(file, 'state file', MUST);
+  makeDirs(dirname(file), `state file ${file}`);
   const start = Date.now();
   for (;;) {
+    if (o.signal?.aborted) throw new StatekillError(`state file ${file}: stopped while waiting for its lock; nothing decided`, 4, 'EINTR');
     try {
       // A holder refreshes the lock every 5 s; one not refreshed for 20 s died and is taken over.
       return await lockFile(file, { realpath: false, stale: 20_000, update: 5_000, onCompromised: o.onCompromised ?? (() => {}) });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw new StatekillError(`state file ${file}: cannot lock: ${(e as Error).message}`, 5, 'EIO');
       if (Date.now() - start >= o.waitMs) throw new StatekillError(`state file ${file}: still locked by another statekill after ${Math.round(o.waitMs / 1000)} s`, 16, 'EBUSY');
-      await sleep(100);
+      await pause(100, o.signal, o.sleep);
     }
   }
 }

@@ -10,9 +10,9 @@ import { decide, type Decision } from './decide.js';
 import { applyDiscovered } from './effective.js';
 import type { EventDeps } from './event-runner.js';
 import { killIncomplete, runDecisions, type Outcome } from './execute.js';
-import { reloadWaiter } from './reload.js';
+import { onceWaiter, reloadWaiter, type ReloadWaiter } from './reload.js';
 import { observeGateways } from './sources.js';
-import { emptyState, type PolicyState } from './state.js';
+import { emptyState, verdictChanged, type PolicyState } from './state.js';
 import { sameStatus, type GatewayStatus } from './status.js';
 
 /** What an event needs, plus a listener for each round of decisions. */
@@ -30,6 +30,8 @@ export class Watcher {
   private unreadable = new Set<string>();
   private abort = new AbortController();
   private wasMaster: boolean | undefined;
+  /** The reload after the last verdict change; a retry or an ended hold-down reuses it. */
+  private reload: ReloadWaiter | undefined;
 
   constructor(config: PolicyConfig, private readonly deps: WatcherDeps) {
     this.config = config;
@@ -97,18 +99,21 @@ export class Watcher {
     if (!events.length && !due && !promoted) return;
     if (promoted) this.deps.log('info', `watch: ${carp!.detail}; re-checking what a backup skipped`);
     const r = decide({ config, events, observed, previous: this.state, now: now(), carp });
+    const changed = verdictChanged(this.state, r.state, events.map((e) => e.gateway));
     this.state = r.state;
     this.retryAt = r.retryAt;
-    if (!r.decisions.length) return;
     const s = this.config.ordering;
     const sig = s.filterLock ? { kind: 'filterLock' as const, file: s.filterLock } : s.reloadStatus ? { kind: 'reloadStatus' as const, file: s.reloadStatus } : s.reloadMarker ? { kind: 'marker' as const, file: s.reloadMarker } : undefined;
+    if (changed)
+      this.reload = sig ? onceWaiter(reloadWaiter(sig, { ms: now(), precisionMs: 0 }, s.reloadTimeoutSeconds * 1000, { now, sleep: this.deps.sleep, probeLock: this.deps.probeLock })) : undefined;
+    if (!r.decisions.length) return;
     const outcomes = await runDecisions(r.decisions, {
       killer: this.deps.killer,
       log: this.deps.log,
       sleep: this.deps.sleep,
       signal: this.abort.signal,
       secondPassMs: s.secondPassSeconds * 1000,
-      waitForReload: sig ? reloadWaiter(sig, { ms: now(), precisionMs: 0 }, s.reloadTimeoutSeconds * 1000, { now, sleep: this.deps.sleep, probeLock: this.deps.probeLock }) : undefined,
+      waitForReload: sig ? this.reload : undefined,
     });
     // A kill that did not complete stays pending and is retried at the next poll.
     for (const x of outcomes) {
