@@ -306,3 +306,45 @@ describe('the all-zero filter guard stays', () => {
     });
   }
 });
+
+// ---- the library's pf-rule-only kill: validated like every selection (issue 10 items 2, 4, 8) -----
+
+describe('table.killByKernelRule validates its selections as plan() does', () => {
+  const onGenerated = async (fn: (t: StateTable, sim: SimKernelHandle) => Promise<void>) => {
+    const sim = createSimKernel({ generate: { states: 5000, seed: 2 } });
+    const t = await openTable({ sim });
+    try {
+      await fn(t, sim);
+    } finally {
+      await t.close();
+    }
+  };
+  const cases: [string, Selection, RegExp][] = [
+    ['an unscoped link-local gateway (both WANs\' fe80::1)', { gateways: [{ af: 'inet6', addr: 'fe80::1', prefix: 128 }] }, /link-local gateway is on every link/],
+    ['host bits below the prefix length (198.51.100.1/24 reaches GW_WAN1B)', { gateways: [{ af: 'inet', addr: '198.51.100.1', prefix: 24 }] }, /host bits/],
+    ['an empty af list', { gateways: [g(GW1)], af: [] }, /empty list/],
+    ['an empty natAddrs list beside the gateway', { gateways: [g(GW1)], natAddrs: [] }, /empty list/],
+    ['an empty proto list', { gateways: [g(GW1)], proto: [] }, /empty list/],
+    ["af 'ipv4'", { gateways: [g(GW1)], af: 'ipv4' as 'inet' }, /expected 'inet' or 'inet6'/],
+    ['a conntrack criterion', { gateways: [g(GW1)], mark: { value: 1, mask: 1 } }, /conntrack entries only/],
+  ];
+  for (const [what, sel, why] of cases)
+    it(`refuses ${what} with E_BAD_INPUT, killing nothing`, () => onGenerated(async (t, sim) => {
+      expect(() => t.killByKernelRule([sel])).toThrow(expect.objectContaining({ code: 'E_BAD_INPUT', message: expect.stringMatching(why) }));
+      expect(sim.count()).toBe(5000);
+    }));
+
+  it('force: true accepts what --force accepts (the link-local gateway on every link)', () => onGenerated(async (t, sim) => {
+    const r = t.killByKernelRule([{ gateways: [{ af: 'inet6', addr: 'fe80::1', prefix: 128 }] }], { force: true });
+    expect(r.killed).toBeGreaterThan(0);
+    expect(sim.count()).toBe(5000 - r.killed);
+  }));
+
+  it('without kill_match (pair: false) it says every partner is left, not only those pf cannot see', () => onGenerated(async (t) => {
+    const r = t.killByKernelRule([{ gateways: [g(GW1)] }], { pair: false });
+    expect(r.left).toMatch(/every partner/);
+    const m = t.killByKernelRule([{ gateways: [g(GW2)] }]);
+    expect(m.left).toMatch(/partners pf's rule cannot see/);
+    expect(m.left).toMatch(/not unique/);
+  }));
+});

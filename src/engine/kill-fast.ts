@@ -23,6 +23,7 @@
 import { badInput, StatekillError } from '../errors.js';
 import { compileCidr } from './compile.js';
 import { present } from './compact-read.js';
+import { validateSelections } from './validate.js';
 import type { PairNative } from '../native/types-engine.js';
 import type { PfKillFilterArg } from '../native/types-pf.js';
 import type { Backend, Plan, PlanOptions, Selection } from './types.js';
@@ -251,17 +252,26 @@ export interface KernelRuleKill {
 
 export const KERNEL_RULE_LEFT =
   "partners pf's rule cannot see are left alive (port-forwards and other states paired only by the stack key), " +
-  'and so are states reached only by a NAT address; nothing is listed, and states created on the gateway meanwhile die too';
+  "and so are partners pf's rule finds more than once (not unique) and states reached only by a NAT address; " +
+  'nothing is listed, and states created on the gateway meanwhile die too';
+
+/** What a gateway kill without kill_match (pair: false, --no-pair) leaves. */
+export const KERNEL_RULE_LEFT_NO_PAIR =
+  "every partner is left alive (no kill_match: only the gateway's own states die), and so are states reached only by " +
+  'a NAT address; nothing is listed, and states created on the gateway meanwhile die too';
 
 /**
  * pf's own gateway kill and nothing else (`pfctl -M -k gateway -k ADDR` per gateway): no read, no
- * plan, no list. For selections of gateways alone; anything else is refused (E_BAD_INPUT).
- * `killMatch` false kills the gateway's states without their partners.
+ * plan, no list. For selections of gateways alone, validated as plan() validates them (`force` as
+ * PlanOptions.force); anything else is refused (E_BAD_INPUT). `killMatch` false kills the gateway's
+ * states without their partners.
  */
-export function killByKernelRule(backend: Backend, selections: Selection[], killMatch = true): KernelRuleKill {
-  if (!Array.isArray(selections) || selections.length === 0) throw badInput('kernel rule kill: at least one selection is needed');
+export function killByKernelRule(backend: Backend, selections: Selection[], killMatch = true, force = false): KernelRuleKill {
+  // The one validation point first, as plan() does: an unscoped link-local gateway, host bits, an
+  // empty list or a criterion pf cannot answer is E_BAD_INPUT here too, never a wider kernel kill.
+  const valid = validateSelections(selections, { backend: 'pf', force });
   const filters = new Map<string, GatewayFilter>();
-  selections.forEach((s, i) => {
+  valid.selections.forEach((s, i) => {
     const r = gatewayFiltersOf(s, i);
     if ('why' in r) throw badInput(`kernel rule kill: ${r.why}; use the planned kill`);
     for (const f of r.filters) filters.set(`${f.af}/${Buffer.from(f.rtAddr.addr).toString('hex')}/${Buffer.from(f.rtAddr.mask).toString('hex')}`, f);
@@ -270,5 +280,8 @@ export function killByKernelRule(backend: Backend, selections: Selection[], kill
   if (unavailable) throw new StatekillError(`kernel rule kill: ${unavailable}`, 95, 'ENOTSUP');
   const t = performance.now();
   const killed = runFilterKill(backend, { filters: [...filters.values()], killMatch });
-  return { killed, filters: filters.size, path: backend.describe().paths.killByFilter, ms: performance.now() - t, left: KERNEL_RULE_LEFT };
+  return {
+    killed, filters: filters.size, path: backend.describe().paths.killByFilter, ms: performance.now() - t,
+    left: killMatch ? KERNEL_RULE_LEFT : KERNEL_RULE_LEFT_NO_PAIR,
+  };
 }
