@@ -13,6 +13,7 @@ import type { Backend, PlanOptions, Selection, SimSource, StateTable } from '../
 import type { SimKernelHandle } from '../src/native/types-sim.js';
 import { parseAddr, prefixMask } from '../src/engine/addr.js';
 import { GW1, GW1B, GW2, GW6, NAT1, NAT2, randomStates, recordsOf } from './pf-model.js';
+import { records, setNextHop } from './pf-records.js';
 
 interface Target {
   name: string;
@@ -347,4 +348,57 @@ describe('table.killByKernelRule validates its selections as plan() does', () =>
     expect(m.left).toMatch(/partners pf's rule cannot see/);
     expect(m.left).toMatch(/not unique/);
   }));
+});
+
+// ---- a next hop of the other family (FreeBSD 15, RFC 8950) ----------------------------------------
+
+// pf's filter compares rt_addr in the state's own (wire key's) family and checks psk_af against it
+// (pf_killstates_row, sys/netpfil/pf/pf_ioctl.c: PF_MATCHA(..., &s->rt_addr, sk->af)): an IPv4
+// state routed via 2001:db8::1 reads as next hop 32.1.13.184 there, and an IPv6 gateway filter never
+// sees it. The engine matches the next hop in its own family (PF_ST_RT_AF). Where the two differ
+// for a state of the table, pf's gateway kill is not exactly the plan: by id.
+describe("a next hop of the other family: pf's filter reads it in the state's family", () => {
+  const st = (id: string, src: string, rt: string) => ({
+    id, creatorid: '0badc0de', ifname: 'igb1', af: 'inet', proto: 'tcp', direction: 'in',
+    key: [{ addr: [src, '8.8.8.8'], port: [40000, 443] }, { addr: [src, '8.8.8.8'], port: [40000, 443] }],
+    rt: 'route-to', rt_addr: rt, rt_ifname: 'igb0',
+  });
+  const sim = () => {
+    const t = records([st('00000000000000a1', '192.168.1.10', '1.2.3.4'), st('00000000000000a2', '192.168.1.11', '32.1.13.184'),
+      st('00000000000000a3', '192.168.1.12', '198.51.100.1')]);
+    setNextHop(t.bytes, 0, '2001:db8::1'); // a1: IPv4 via an IPv6 next hop
+    return createSimKernel({ version: 15, records: { bytes: t.bytes, stride: 384 } });
+  };
+  const cases: [string, Selection, string[]][] = [
+    ['an IPv4 gateway whose bytes are the IPv6 next hop\'s first word: pf would kill a1 too', { gateways: [g('32.1.13.184')] }, ['00000000000000a1', '00000000000000a3']],
+    ['the IPv6 next hop itself: pf\'s IPv6 filter never matches the IPv4 state', { gateways: [g('2001:db8::1')] }, ['00000000000000a2', '00000000000000a3']],
+  ];
+  for (const [what, sel, survivors] of cases)
+    it(`${what}; by id, same survivors as --by-id`, async () => {
+      for (const byId of [false, true]) {
+        const table = await openTable({ sim: sim(), transport: 'netlink' });
+        try {
+          const plan = await table.plan([sel]);
+          expect(plan.counts.selected).toBe(1);
+          const r = await table.execute(plan, { pfFilterKill: !byId });
+          expect(await idsAlive(table)).toEqual(survivors);
+          expect(r.killed).toBe(1);
+          expect(r.killPath).toMatchObject({ path: 'by-id' });
+          if (!byId) expect(r.killPath!.reason).toMatch(/next hop of the other family/);
+        } finally {
+          await table.close();
+        }
+      }
+    });
+
+  it('a table without such states still takes the fast path', async () => {
+    const table = await openTable({ sim: sim(), transport: 'netlink' });
+    try {
+      const r = (await table.kill([{ gateways: [g(GW1)] }])).report;
+      expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: true });
+      expect(await idsAlive(table)).toEqual(['00000000000000a1', '00000000000000a2']);
+    } finally {
+      await table.close();
+    }
+  });
 });

@@ -26,7 +26,8 @@ import { present } from './compact-read.js';
 import { validateSelections } from './validate.js';
 import type { PairNative } from '../native/types-engine.js';
 import type { PfKillFilterArg } from '../native/types-pf.js';
-import type { Backend, Plan, PlanOptions, Selection } from './types.js';
+import { AF_INET, EXPORT_OFFSETS, PRIV } from '../table/records.js';
+import type { Backend, Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 /** What pf's own rule pairs, per kill-list entry (from the pairing pass). */
 interface KernelRule {
@@ -186,6 +187,39 @@ export function filterKillPart(plan: Plan, opts: { kernelFilter?: boolean } = {}
   return { filters, killMatch: rule.pair, planned: total - r, rest: rest.subarray(0, r), allSelected };
 }
 
+/**
+ * Whether a state of the table has a next hop of another family than its wire key (FreeBSD 15's
+ * PF_ST_RT_AF: an IPv4 state routed via an IPv6 next hop, RFC 8950; NAT64 states) that a filter
+ * would treat differently from the engine. pf's filter checks psk_af against the wire key's family
+ * and compares rt_addr in that family (pf_killstates_row, sys/netpfil/pf/pf_ioctl.c:
+ * PF_MATCHA(..., rt_addr, sk->af)), so an IPv6 gateway filter never kills such a state and an IPv4
+ * one compares the next hop's first word; the engine matches the next hop in its own family. Only
+ * netlink reads of 15-era kernels carry these families (the private bytes, record_codec.h).
+ */
+export function crossFamilyNextHop(snap: Snapshot, filters: GatewayFilter[]): string | undefined {
+  if (snap.layout !== 'pf-export') return undefined;
+  const b = snap.bytes, R = EXPORT_OFFSETS.stride, AF = EXPORT_OFFSETS.af, RT = EXPORT_OFFSETS.rtAddr;
+  const under = (o: number, f: GatewayFilter, len: number) => {
+    for (let k = 0; k < len; k++) if ((b[o + RT + k] & f.rtAddr.mask[k]) !== f.rtAddr.addr[k]) return false;
+    return true;
+  };
+  for (let i = 0, o = 0; i < snap.count; i++, o += R) {
+    const flags = b[o + PRIV];
+    if (!(flags & 2)) continue;
+    const rtAf = b[o + PRIV + 1];
+    const wireAf = flags & 1 && b[o + PRIV + 2] ? b[o + PRIV + 2] : b[o + AF];
+    if (!rtAf || rtAf === wireAf) continue;
+    const rtLen = rtAf === AF_INET ? 4 : 16, wireLen = wireAf === AF_INET ? 4 : 16;
+    let zero = true;
+    for (let k = 0; k < rtLen && zero; k++) zero = b[o + RT + k] === 0;
+    if (zero) continue; // table-routed: on no gateway for either reading
+    for (const f of filters)
+      if ((f.af === rtAf && under(o, f, rtLen)) || (f.af === wireAf && under(o, f, wireLen)))
+        return 'a state of the table has a next hop of the other family (RFC 8950 or af-to), which pf\'s gateway filter reads in the state\'s own family';
+  }
+  return undefined;
+}
+
 /** Marks the plan entries in `part` (all but part.rest) with `code`. */
 function markFilterPart(part: FilterKillPart, n: number, results: Int32Array, code: number): void {
   let from = 0;
@@ -218,7 +252,7 @@ export function runFilterKill(backend: Backend, part: Pick<FilterKillPart, 'filt
  * positions left for the by-id kill. When the kernel's count disagrees, execute confirms the
  * filter part by id as well (the marks are then overwritten).
  */
-export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKill?: boolean }, results: Int32Array):
+export function killGatewayPart(backend: Backend, snap: Snapshot, plan: Plan, opts: { pfFilterKill?: boolean }, results: Int32Array):
   { report: KillPathReport; rest?: Int32Array } {
   const byId = (reason: string) => ({
     report: { path: 'by-id' as const, reason, filters: 0, planned: 0, counted: 0, countMatches: true, alsoKillsNewStates: false },
@@ -229,6 +263,8 @@ export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKi
   const unavailable = filterKillUnavailable(backend);
   if (unavailable) return byId(unavailable);
   if (part.planned === 0) return byId('no planned state is on the gateways');
+  const crossFamily = crossFamilyNextHop(snap, part.filters);
+  if (crossFamily) return byId(crossFamily);
   const counted = runFilterKill(backend, part);
   const countMatches = counted === part.planned;
   markFilterPart(part, plan.counts.selected, results, 0);
