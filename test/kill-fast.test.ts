@@ -179,6 +179,34 @@ describe('where the fast path is not exact, the plan goes by id and says why', (
     }
   });
 
+  it("a state of the selected state's own direction with its partner key (pf_find_state_all checks no direction)", async () => {
+    // 01 (IN via GW1) has no outbound partner; 05, a port-forward IN state on WAN2 whose stack key
+    // is 01's wire key reversed, is what pf's lookup finds (it walks the key's stack list for
+    // PF_OUT, any direction), so pf's gateway kill would kill 05, a connection the plan leaves.
+    // With 02 (the real partner) there too, pf finds two and spares 02, which the plan kills.
+    const pfwd = { ...base, id: '0000000000000005', ifname: 'igb3', direction: 'in', key: [{ addr: ['1.1.1.1', NAT2], port: [443, 6000] }, outStack],
+      rt: 'reply-to', rt_addr: GW2, rt_ifname: 'igb3' };
+    for (const states of [[ambiguousOnGateway[0], pfwd], [ambiguousOnGateway[0], ambiguousOnGateway[1], pfwd]]) {
+      for (const t of TARGETS.filter((x) => x.fast)) {
+        const exact = await openOn(t, simOf(t, { records: recordsOf(states) }));
+        const fast = await openOn(t, simOf(t, { records: recordsOf(states) }));
+        try {
+          const pe = await exact.plan([{ gateways: [g(GW1)] }]);
+          const pf = await fast.plan([{ gateways: [g(GW1)] }]);
+          await exact.execute(pe, { pfFilterKill: false });
+          const r = await fast.execute(pf);
+          expect(await idsAlive(fast), t.name).toEqual(await idsAlive(exact));
+          expect(await idsAlive(fast), t.name).toContain('0000000000000005');
+          expect(r.killPath, t.name).toMatchObject({ path: 'by-id' });
+          expect(r.killPath!.reason, t.name).toMatch(/either direction/);
+        } finally {
+          await exact.close();
+          await fast.close();
+        }
+      }
+    }
+  });
+
   it('selections pf\'s filter cannot express: scoped gateway, zero prefix, proto, interface, NAT address', async () => {
     const cases: [Selection, RegExp][] = [
         [{ gateways: [g('fe80::1%igb0')] }, /scoped gateway/],

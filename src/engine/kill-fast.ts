@@ -36,6 +36,8 @@ interface KernelRule {
   pairedKernelMask: Uint32Array;
   kernelAmbiguous: Int32Array;
   kernelAmbiguousMask: Uint32Array;
+  /** Selections whose pf-rule lookup a state of the selected state's own direction also answers. */
+  kernelOffDirectionMask: number;
 }
 
 const EMPTY_I = new Int32Array(0);
@@ -50,6 +52,7 @@ export function noteKernelRule(plan: Plan, opts: PlanOptions, pr?: PairNative): 
     pairedKernelMask: pr?.pairedKernelMask ?? EMPTY_U,
     kernelAmbiguous: pr?.kernelAmbiguous ?? EMPTY_I,
     kernelAmbiguousMask: pr?.kernelAmbiguousMask ?? EMPTY_U,
+    kernelOffDirectionMask: pr?.kernelOffDirectionMask ?? 0,
   });
 }
 
@@ -170,6 +173,11 @@ export function filterKillPart(plan: Plan, opts: { kernelFilter?: boolean } = {}
   if (!rule) return { why: 'the plan was not made here (no pairing record)' };
   const { mask, filters, why } = gatewayFilters(plan.selections);
   if (!mask) return { why: why.join('; ') || 'no gateway selection' };
+  // pf's lookup walks the key's states of either direction (pf_find_state_all, sys/netpfil/pf/pf.c);
+  // the plan pairs with the other direction only. Where a state of the selected state's own
+  // direction has its key, pf would kill that state as the partner, or spare the real one.
+  if (rule.pair && rule.kernelOffDirectionMask & mask)
+    return { why: "a state pf's rule would find as a partner has the selected state's own direction (pf looks the key up in either direction; the plan pairs only the other)" };
   // The ambiguity gate: pf must never see a non-unique partner become unique mid-request.
   for (let k = 0; k < rule.kernelAmbiguous.length; k++)
     if ((rule.kernelAmbiguousMask[k] & mask) && isSelectedIn(plan, rule.kernelAmbiguous[k], mask))
