@@ -1,7 +1,9 @@
 /** statekill's library API. */
 export { openTable, StateTable, type OpenOptions, type StateTableEvents } from './engine/table.js';
 export { buildPlan, plannedStates, type PlannedState } from './engine/plan.js';
-export { executePlan, KILLED, ALREADY_GONE, NOT_ATTEMPTED, FAILURES_LISTED, type ExecuteResult, type KillFailure } from './engine/execute.js';
+// Plans run only through StateTable.execute (which checks the plan is that table's); the module's
+// executePlan would run any plan on any backend, so it is not exported.
+export { KILLED, ALREADY_GONE, NOT_ATTEMPTED, FAILURES_LISTED, type ExecuteResult, type KillFailure } from './engine/execute.js';
 export { parseCidr, formatAddr } from './engine/addr.js';
 export { validateSelections, type ValidateTarget, type ValidSelections, type BackendKind } from './engine/validate.js';
 export { PfBackend } from './backends/pf.js';

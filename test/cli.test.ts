@@ -126,6 +126,20 @@ describe('statekill kill', () => {
     expect(t.stdout).toMatch(/^left: {8}partners pf's rule cannot see are left alive/m);
   });
 
+  it('--kernel-rule-only --no-pair says every partner is left; an unscoped link-local gateway needs --force there too', async () => {
+    const PF = join(ROOT, 'test/fixtures/scenarios/port-forward.jsonl');
+    const r = await cli('kill', '--sim', PF, '--gateway', '198.51.100.1', '--kernel-rule-only', '--no-pair', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).left).toMatch(/^every partner is left alive/);
+    const LL = join(ROOT, 'test/fixtures/scenarios/link-local.jsonl');
+    const ll = await cli('kill', '--sim', LL, '--gateway', 'fe80::1', '--kernel-rule-only');
+    expect(ll.code).toBe(2);
+    expect(ll.stderr).toMatch(/link-local gateway is on every link/);
+    const forced = await cli('kill', '--sim', LL, '--gateway', 'fe80::1', '--kernel-rule-only', '--force', '--json');
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout).killed).toBeGreaterThan(0);
+  });
+
   it('--kernel-rule-only refuses what pf\'s gateway kill cannot do exactly, and a 12.x kernel', async () => {
     for (const args of [['--nat-addr', '198.51.100.2'], ['--gateway', '198.51.100.1', '--proto', 'tcp'], ['--gateway', '198.51.100.1', '--dry-run']]) {
       const r = await cli('kill', '--sim', TWO_TIER, ...args, '--kernel-rule-only');

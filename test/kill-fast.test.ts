@@ -13,6 +13,7 @@ import type { Backend, PlanOptions, Selection, SimSource, StateTable } from '../
 import type { SimKernelHandle } from '../src/native/types-sim.js';
 import { parseAddr, prefixMask } from '../src/engine/addr.js';
 import { GW1, GW1B, GW2, GW6, NAT1, NAT2, randomStates, recordsOf } from './pf-model.js';
+import { records, setNextHop } from './pf-records.js';
 
 interface Target {
   name: string;
@@ -178,6 +179,34 @@ describe('where the fast path is not exact, the plan goes by id and says why', (
     }
   });
 
+  it("a state of the selected state's own direction with its partner key (pf_find_state_all checks no direction)", async () => {
+    // 01 (IN via GW1) has no outbound partner; 05, a port-forward IN state on WAN2 whose stack key
+    // is 01's wire key reversed, is what pf's lookup finds (it walks the key's stack list for
+    // PF_OUT, any direction), so pf's gateway kill would kill 05, a connection the plan leaves.
+    // With 02 (the real partner) there too, pf finds two and spares 02, which the plan kills.
+    const pfwd = { ...base, id: '0000000000000005', ifname: 'igb3', direction: 'in', key: [{ addr: ['1.1.1.1', NAT2], port: [443, 6000] }, outStack],
+      rt: 'reply-to', rt_addr: GW2, rt_ifname: 'igb3' };
+    for (const states of [[ambiguousOnGateway[0], pfwd], [ambiguousOnGateway[0], ambiguousOnGateway[1], pfwd]]) {
+      for (const t of TARGETS.filter((x) => x.fast)) {
+        const exact = await openOn(t, simOf(t, { records: recordsOf(states) }));
+        const fast = await openOn(t, simOf(t, { records: recordsOf(states) }));
+        try {
+          const pe = await exact.plan([{ gateways: [g(GW1)] }]);
+          const pf = await fast.plan([{ gateways: [g(GW1)] }]);
+          await exact.execute(pe, { pfFilterKill: false });
+          const r = await fast.execute(pf);
+          expect(await idsAlive(fast), t.name).toEqual(await idsAlive(exact));
+          expect(await idsAlive(fast), t.name).toContain('0000000000000005');
+          expect(r.killPath, t.name).toMatchObject({ path: 'by-id' });
+          expect(r.killPath!.reason, t.name).toMatch(/either direction/);
+        } finally {
+          await exact.close();
+          await fast.close();
+        }
+      }
+    }
+  });
+
   it('selections pf\'s filter cannot express: scoped gateway, zero prefix, proto, interface, NAT address', async () => {
     const cases: [Selection, RegExp][] = [
         [{ gateways: [g('fe80::1%igb0')] }, /scoped gateway/],
@@ -305,4 +334,99 @@ describe('the all-zero filter guard stays', () => {
       be.close();
     });
   }
+});
+
+// ---- the library's pf-rule-only kill: validated like every selection (issue 10 items 2, 4, 8) -----
+
+describe('table.killByKernelRule validates its selections as plan() does', () => {
+  const onGenerated = async (fn: (t: StateTable, sim: SimKernelHandle) => Promise<void>) => {
+    const sim = createSimKernel({ generate: { states: 5000, seed: 2 } });
+    const t = await openTable({ sim });
+    try {
+      await fn(t, sim);
+    } finally {
+      await t.close();
+    }
+  };
+  const cases: [string, Selection, RegExp][] = [
+    ['an unscoped link-local gateway (both WANs\' fe80::1)', { gateways: [{ af: 'inet6', addr: 'fe80::1', prefix: 128 }] }, /link-local gateway is on every link/],
+    ['host bits below the prefix length (198.51.100.1/24 reaches GW_WAN1B)', { gateways: [{ af: 'inet', addr: '198.51.100.1', prefix: 24 }] }, /host bits/],
+    ['an empty af list', { gateways: [g(GW1)], af: [] }, /empty list/],
+    ['an empty natAddrs list beside the gateway', { gateways: [g(GW1)], natAddrs: [] }, /empty list/],
+    ['an empty proto list', { gateways: [g(GW1)], proto: [] }, /empty list/],
+    ["af 'ipv4'", { gateways: [g(GW1)], af: 'ipv4' as 'inet' }, /expected 'inet' or 'inet6'/],
+    ['a conntrack criterion', { gateways: [g(GW1)], mark: { value: 1, mask: 1 } }, /conntrack entries only/],
+  ];
+  for (const [what, sel, why] of cases)
+    it(`refuses ${what} with E_BAD_INPUT, killing nothing`, () => onGenerated(async (t, sim) => {
+      expect(() => t.killByKernelRule([sel])).toThrow(expect.objectContaining({ code: 'E_BAD_INPUT', message: expect.stringMatching(why) }));
+      expect(sim.count()).toBe(5000);
+    }));
+
+  it('force: true accepts what --force accepts (the link-local gateway on every link)', () => onGenerated(async (t, sim) => {
+    const r = t.killByKernelRule([{ gateways: [{ af: 'inet6', addr: 'fe80::1', prefix: 128 }] }], { force: true });
+    expect(r.killed).toBeGreaterThan(0);
+    expect(sim.count()).toBe(5000 - r.killed);
+  }));
+
+  it('without kill_match (pair: false) it says every partner is left, not only those pf cannot see', () => onGenerated(async (t) => {
+    const r = t.killByKernelRule([{ gateways: [g(GW1)] }], { pair: false });
+    expect(r.left).toMatch(/every partner/);
+    const m = t.killByKernelRule([{ gateways: [g(GW2)] }]);
+    expect(m.left).toMatch(/partners pf's rule cannot see/);
+    expect(m.left).toMatch(/not unique/);
+  }));
+});
+
+// ---- a next hop of the other family (FreeBSD 15, RFC 8950) ----------------------------------------
+
+// pf's filter compares rt_addr in the state's own (wire key's) family and checks psk_af against it
+// (pf_killstates_row, sys/netpfil/pf/pf_ioctl.c: PF_MATCHA(..., &s->rt_addr, sk->af)): an IPv4
+// state routed via 2001:db8::1 reads as next hop 32.1.13.184 there, and an IPv6 gateway filter never
+// sees it. The engine matches the next hop in its own family (PF_ST_RT_AF). Where the two differ
+// for a state of the table, pf's gateway kill is not exactly the plan: by id.
+describe("a next hop of the other family: pf's filter reads it in the state's family", () => {
+  const st = (id: string, src: string, rt: string) => ({
+    id, creatorid: '0badc0de', ifname: 'igb1', af: 'inet', proto: 'tcp', direction: 'in',
+    key: [{ addr: [src, '8.8.8.8'], port: [40000, 443] }, { addr: [src, '8.8.8.8'], port: [40000, 443] }],
+    rt: 'route-to', rt_addr: rt, rt_ifname: 'igb0',
+  });
+  const sim = () => {
+    const t = records([st('00000000000000a1', '192.168.1.10', '1.2.3.4'), st('00000000000000a2', '192.168.1.11', '32.1.13.184'),
+      st('00000000000000a3', '192.168.1.12', '198.51.100.1')]);
+    setNextHop(t.bytes, 0, '2001:db8::1'); // a1: IPv4 via an IPv6 next hop
+    return createSimKernel({ version: 15, records: { bytes: t.bytes, stride: 384 } });
+  };
+  const cases: [string, Selection, string[]][] = [
+    ['an IPv4 gateway whose bytes are the IPv6 next hop\'s first word: pf would kill a1 too', { gateways: [g('32.1.13.184')] }, ['00000000000000a1', '00000000000000a3']],
+    ['the IPv6 next hop itself: pf\'s IPv6 filter never matches the IPv4 state', { gateways: [g('2001:db8::1')] }, ['00000000000000a2', '00000000000000a3']],
+  ];
+  for (const [what, sel, survivors] of cases)
+    it(`${what}; by id, same survivors as --by-id`, async () => {
+      for (const byId of [false, true]) {
+        const table = await openTable({ sim: sim(), transport: 'netlink' });
+        try {
+          const plan = await table.plan([sel]);
+          expect(plan.counts.selected).toBe(1);
+          const r = await table.execute(plan, { pfFilterKill: !byId });
+          expect(await idsAlive(table)).toEqual(survivors);
+          expect(r.killed).toBe(1);
+          expect(r.killPath).toMatchObject({ path: 'by-id' });
+          if (!byId) expect(r.killPath!.reason).toMatch(/next hop of the other family/);
+        } finally {
+          await table.close();
+        }
+      }
+    });
+
+  it('a table without such states still takes the fast path', async () => {
+    const table = await openTable({ sim: sim(), transport: 'netlink' });
+    try {
+      const r = (await table.kill([{ gateways: [g(GW1)] }])).report;
+      expect(r.killPath).toMatchObject({ path: 'kernel-filter', countMatches: true });
+      expect(await idsAlive(table)).toEqual(['00000000000000a1', '00000000000000a2']);
+    } finally {
+      await table.close();
+    }
+  });
 });

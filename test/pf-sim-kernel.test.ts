@@ -204,6 +204,26 @@ describe('the kernel filter kill (pf_killstates semantics)', () => {
     expect(n).toBe(2); // 01 and 05; neither 02 nor 09 (ambiguous)
     expect(await ids(be)).toEqual(['02', '03', '04', '06', '07', '08', '09']);
   });
+  it("kill_match looks the key up among states of either direction, as pf_find_state_all does", async () => {
+    // pf_find_state_all (sys/netpfil/pf/pf.c) walks the key's wire list for PF_IN and its stack
+    // list for PF_OUT, whatever direction each state has. 01 (IN via GW1) wants an OUT state with
+    // stack key 1.1.1.1:443 -> 192.168.1.10:40000; here there is none, but 09, an IN state (a
+    // port-forward on igb3), has that stack key: pf kills it as 01's partner. With 02 there as
+    // well, two states have the key and pf kills neither.
+    const pfwd = '{"id":"0000000000000009","creatorid":"0badc0de","ifname":"igb3","af":"inet","proto":"tcp","direction":"in","key":[{"addr":["1.1.1.1","203.0.113.2"],"port":[443,50009]},{"addr":["1.1.1.1","192.168.1.10"],"port":[443,40000]}]}';
+    const lines = readFileSync(FIXTURE, 'utf8').split('\n').filter(Boolean);
+    const gw = { af: 2 as const, rtAddr: { addr: v4('198.51.100.1'), mask: mask4(32) }, killMatch: true };
+    for (const version of [13, 14, 15] as const) {
+      const without02 = parseJsonl([...lines.filter((l) => !l.includes('"0000000000000002"')), pfwd].join('\n'));
+      const a = PfBackend.onSim(createSimKernel({ version, compat14: true, records: { bytes: without02.records, stride: 384 } }));
+      expect(a.killByFilter(gw)).toBe(3); // 01 + 09 (its only match), 05
+      expect(await ids(a)).toEqual(['03', '04', '06', '07', '08']);
+      const with02 = parseJsonl([...lines, pfwd].join('\n'));
+      const b = PfBackend.onSim(createSimKernel({ version, compat14: true, records: { bytes: with02.records, stride: 384 } }));
+      expect(b.killByFilter(gw)).toBe(2); // 01 and 05; 02 and 09 both have the key: neither
+      expect(await ids(b)).toEqual(['02', '03', '04', '06', '07', '08', '09']);
+    }
+  });
   it('refuses a filter that would match every state (E_UNSAFE_FILTER), kills nothing', async () => {
     for (const v of [12, 14, 15] as const) {
       const { be, sim } = fresh(v, true);

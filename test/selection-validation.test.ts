@@ -213,6 +213,22 @@ describe('item 6: a plan runs only on the table that made it', () => {
     await b.close();
   });
 
+  it('no public door runs a plan on a table that did not make it (executePlan took any backend, snapshot and plan)', async () => {
+    // Two generated tables hand out the same ids (1, 2, 3...) to unrelated states: A's plan run on
+    // B through the module-level executePlan killed 582 of B's 2000 states. Only table.execute runs
+    // plans, and it refuses A's.
+    const lib = await import('../src/index.js');
+    expect(Object.keys(lib)).not.toContain('executePlan');
+    const a = await openTable({ sim: { generate: { states: 2000, seed: 1 } } });
+    const b = await openTable({ sim: { generate: { states: 2000, seed: 2 } } });
+    const plan = await a.plan([{ gateways: [GW1] }]);
+    expect(plan.indices.length).toBeGreaterThan(0);
+    await refused(b.execute(plan), /not made by this table/);
+    expect((await b.snapshot()).count).toBe(2000);
+    await a.close();
+    await b.close();
+  });
+
   it('pf: a plan older than the last read is still exact (ids are never reused): it kills its states', async () => {
     const t = await openTable({ sim: { file: SMALL } });
     const plan = await t.plan([{ gateways: [GW1] }]);

@@ -185,7 +185,8 @@ Napi::Value Ids(Napi::Env env, const engine::IdList& l) {
 
 // pfPair(records, stride, count, selected: Int32Array (ascending), masks: Uint32Array, alsoStackKey)
 // -> { selectedIds, selectedCreatorids, paired: {indices, ids, creatorids}, ambiguous: {...},
-//      ambiguousSelected, selectedKernelMask, pairedKernelMask, kernelAmbiguous, kernelAmbiguousMask }
+//      ambiguousSelected, selectedKernelMask, pairedKernelMask, kernelAmbiguous, kernelAmbiguousMask,
+//      kernelOffDirectionMask }
 // alsoStackKey: where pf's own rule finds no partner, retry with the other key (pf's `nat` rule),
 // which pairs port-forwards (rdr) whose inbound wire key never matches the inside state.
 Napi::Value PfPair(const Napi::CallbackInfo& info) {
@@ -216,6 +217,7 @@ Napi::Value PfPair(const Napi::CallbackInfo& info) {
   r.Set("pairedKernelMask", Copy<uint32_t, Napi::Uint32Array>(env, pr.pairedKernelMask));
   r.Set("kernelAmbiguous", Copy<int32_t, Napi::Int32Array>(env, pr.kernelAmbiguous));
   r.Set("kernelAmbiguousMask", Copy<uint32_t, Napi::Uint32Array>(env, pr.kernelAmbiguousMask));
+  r.Set("kernelOffDirectionMask", double(pr.kernelOffDirectionMask));
   return r;
 }
 

@@ -20,9 +20,11 @@ struct Entry {
   uint32_t firstCreator = 0;
   uint32_t kernelMask = 0;     // selection masks of the selected states whose pf-rule want this is
   uint32_t pairedPos = kNone;  // position of `first` in the paired list, once added
+  uint32_t offDirection = 0;   // states of the *wanted* direction's opposite that have this key in the lookup slot
 };
 
-uint64_t WantHash(const pf::KeyCmp& k, uint8_t dir) { return pf::HashKey(k) ^ (uint64_t(dir) * 0x9e3779b97f4a7c15ull); }
+uint64_t DirHash(uint8_t dir) { return uint64_t(dir) * 0x9e3779b97f4a7c15ull; }
+uint64_t WantHash(const pf::KeyCmp& k, uint8_t dir) { return pf::HashKey(k) ^ DirHash(dir); }
 
 // The pass's working memory, kept by the thread between calls: a long-lived process (watch, a
 // library user's next plan) then pairs in pages already faulted in (about 25 MB at 1M states).
@@ -184,32 +186,55 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
   };
   // In blocks, as above: records that pass the bit filter get their slot prefetched, then the
   // block is probed. (1M bench states: 95 -> 55 ms with the record prefetch.)
+  // Each record is also probed the way the kernel's lookup sees it from the other side: as a
+  // PF_IN candidate by its wire key and a PF_OUT candidate by its stack key, whatever its own
+  // direction (pf_find_state_all, sys/netpfil/pf/pf.c). Those hits are not partners of the plan;
+  // they are counted per entry so the fast path knows where pf's kill_match would differ.
   struct Probe {
     uint64_t h;
     pf::KeyCmp k;
     int32_t i;
     uint8_t dir;
+    bool off;  // a hit of the other direction's lookup: counted, never a partner
   };
-  Probe block[kBlock];
+  Probe block[kBlock * 2];
   for (size_t i0 = 0; i0 < count; i0 += kBlock) {
     size_t n = 0, end = std::min(count, i0 + kBlock);
     for (size_t i = i0; i < end; i++) {
       const uint8_t* rec = base + i * o.stride;
       if (i + kAhead < count) PrefetchRecord(rec + kAhead * o.stride, o);
       uint8_t dir = rec[o.direction];
-      if (!table.WantsDirection(dir) || (dir != pf::kDirIn && dir != pf::kDirOut)) continue;
-      Probe& p = block[n];
-      pf::LoadKey(rec, o, pf::LookupSlotFor(dir), &p.k);
-      p.h = WantHash(p.k, dir);
-      if (!table.MayHave(p.h)) continue;
-      table.Prefetch(p.h);
-      p.i = int32_t(i);
-      p.dir = dir;
-      n++;
+      if (dir != pf::kDirIn && dir != pf::kDirOut) continue;
+      uint8_t other = dir == pf::kDirIn ? pf::kDirOut : pf::kDirIn;
+      pf::KeyCmp ownKey;
+      uint64_t own = 0;
+      bool haveOwn = false;
+      if (table.WantsDirection(dir)) {
+        pf::LoadKey(rec, o, pf::LookupSlotFor(dir), &ownKey);
+        own = pf::HashKey(ownKey);
+        haveOwn = true;
+        uint64_t h = own ^ DirHash(dir);
+        if (table.MayHave(h)) {
+          table.Prefetch(h);
+          block[n++] = Probe{h, ownKey, int32_t(i), dir, false};
+        }
+      }
+      if (table.WantsDirection(other)) {
+        pf::KeyCmp k;
+        pf::LoadKey(rec, o, pf::LookupSlotFor(other), &k);
+        // Untranslated states have one key in both slots: its hash is the one just computed.
+        uint64_t h = (haveOwn && k == ownKey ? own : pf::HashKey(k)) ^ DirHash(other);
+        if (table.MayHave(h)) {
+          table.Prefetch(h);
+          block[n++] = Probe{h, k, int32_t(i), other, true};
+        }
+      }
     }
     for (size_t j = 0; j < n; j++) {
       uint32_t e = table.Find(block[j].k, block[j].dir, block[j].h);
-      if (e != kNone) hit(e, block[j].i, base + size_t(block[j].i) * o.stride);
+      if (e == kNone) continue;
+      if (block[j].off) entries[e].offDirection++;
+      else hit(e, block[j].i, base + size_t(block[j].i) * o.stride);
     }
   }
 
@@ -246,6 +271,9 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
       r.ambiguous.Add(i, extraIds[k].first, extraIds[k].second);
     }
   }
+
+  for (const Entry& w : entries)
+    if (w.offDirection && w.kernelMask) r.kernelOffDirectionMask |= w.kernelMask;
 
   // pf's rule, per kill-list entry: which selections' states it is the unique partner of.
   r.selectedKernelMask.assign(nsel, 0);

@@ -47,6 +47,11 @@ struct PairResult {
   // selection masks of the selected states that wanted it.
   std::vector<int32_t> kernelAmbiguous;
   std::vector<uint32_t> kernelAmbiguousMask;
+  // The kernel's lookup (pf_find_state_all) walks the key's wire list for PF_IN and its stack list
+  // for PF_OUT, whatever each state's direction; the pairing above looks among the other direction
+  // only. OR of the selection masks of the selected states whose pf-rule key some state of the
+  // *same* direction also has: there the kernel's kill_match answers differently from the plan.
+  uint32_t kernelOffDirectionMask = 0;
 };
 
 // `selected` ascending record indices (< count), `masks` their selection bits. `alsoStack`: where

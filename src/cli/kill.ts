@@ -114,7 +114,7 @@ async function killKernelRuleOnly(o: KillOpts, selection: Selection): Promise<vo
   if (o.killAmbiguous || o.byId) throw badInput('--kernel-rule-only takes neither --kill-ambiguous nor --by-id: pf decides its partners itself');
   const table = await openTableFrom(o, selection);
   try {
-    const r = table.killByKernelRule([selection], { pair: o.pair });
+    const r = table.killByKernelRule([selection], { pair: o.pair, force: !!o.force });
     if (o.json) {
       process.stdout.write(`${JSON.stringify({ killed: r.killed, dryRun: false, phasesMs: { kill: Math.round(r.ms * 100) / 100 },
         killPath: { path: 'kernel-rule-only', filters: r.filters, kernelPath: r.path, alsoKillsNewStates: true }, left: r.left })}\n`);

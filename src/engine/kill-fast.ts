@@ -23,9 +23,11 @@
 import { badInput, StatekillError } from '../errors.js';
 import { compileCidr } from './compile.js';
 import { present } from './compact-read.js';
+import { validateSelections } from './validate.js';
 import type { PairNative } from '../native/types-engine.js';
 import type { PfKillFilterArg } from '../native/types-pf.js';
-import type { Backend, Plan, PlanOptions, Selection } from './types.js';
+import { AF_INET, EXPORT_OFFSETS, PRIV } from '../table/records.js';
+import type { Backend, Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 /** What pf's own rule pairs, per kill-list entry (from the pairing pass). */
 interface KernelRule {
@@ -34,6 +36,8 @@ interface KernelRule {
   pairedKernelMask: Uint32Array;
   kernelAmbiguous: Int32Array;
   kernelAmbiguousMask: Uint32Array;
+  /** Selections whose pf-rule lookup a state of the selected state's own direction also answers. */
+  kernelOffDirectionMask: number;
 }
 
 const EMPTY_I = new Int32Array(0);
@@ -48,6 +52,7 @@ export function noteKernelRule(plan: Plan, opts: PlanOptions, pr?: PairNative): 
     pairedKernelMask: pr?.pairedKernelMask ?? EMPTY_U,
     kernelAmbiguous: pr?.kernelAmbiguous ?? EMPTY_I,
     kernelAmbiguousMask: pr?.kernelAmbiguousMask ?? EMPTY_U,
+    kernelOffDirectionMask: pr?.kernelOffDirectionMask ?? 0,
   });
 }
 
@@ -168,6 +173,11 @@ export function filterKillPart(plan: Plan, opts: { kernelFilter?: boolean } = {}
   if (!rule) return { why: 'the plan was not made here (no pairing record)' };
   const { mask, filters, why } = gatewayFilters(plan.selections);
   if (!mask) return { why: why.join('; ') || 'no gateway selection' };
+  // pf's lookup walks the key's states of either direction (pf_find_state_all, sys/netpfil/pf/pf.c);
+  // the plan pairs with the other direction only. Where a state of the selected state's own
+  // direction has its key, pf would kill that state as the partner, or spare the real one.
+  if (rule.pair && rule.kernelOffDirectionMask & mask)
+    return { why: "a state pf's rule would find as a partner has the selected state's own direction (pf looks the key up in either direction; the plan pairs only the other)" };
   // The ambiguity gate: pf must never see a non-unique partner become unique mid-request.
   for (let k = 0; k < rule.kernelAmbiguous.length; k++)
     if ((rule.kernelAmbiguousMask[k] & mask) && isSelectedIn(plan, rule.kernelAmbiguous[k], mask))
@@ -183,6 +193,39 @@ export function filterKillPart(plan: Plan, opts: { kernelFilter?: boolean } = {}
   for (let j = 0; j < np; j++) if (!(rule.pair && rule.pairedKernelMask[j] & mask)) rest[r++] = n + j;
   for (let k = n + np; k < total; k++) rest[r++] = k;
   return { filters, killMatch: rule.pair, planned: total - r, rest: rest.subarray(0, r), allSelected };
+}
+
+/**
+ * Whether a state of the table has a next hop of another family than its wire key (FreeBSD 15's
+ * PF_ST_RT_AF: an IPv4 state routed via an IPv6 next hop, RFC 8950; NAT64 states) that a filter
+ * would treat differently from the engine. pf's filter checks psk_af against the wire key's family
+ * and compares rt_addr in that family (pf_killstates_row, sys/netpfil/pf/pf_ioctl.c:
+ * PF_MATCHA(..., rt_addr, sk->af)), so an IPv6 gateway filter never kills such a state and an IPv4
+ * one compares the next hop's first word; the engine matches the next hop in its own family. Only
+ * netlink reads of 15-era kernels carry these families (the private bytes, record_codec.h).
+ */
+export function crossFamilyNextHop(snap: Snapshot, filters: GatewayFilter[]): string | undefined {
+  if (snap.layout !== 'pf-export') return undefined;
+  const b = snap.bytes, R = EXPORT_OFFSETS.stride, AF = EXPORT_OFFSETS.af, RT = EXPORT_OFFSETS.rtAddr;
+  const under = (o: number, f: GatewayFilter, len: number) => {
+    for (let k = 0; k < len; k++) if ((b[o + RT + k] & f.rtAddr.mask[k]) !== f.rtAddr.addr[k]) return false;
+    return true;
+  };
+  for (let i = 0, o = 0; i < snap.count; i++, o += R) {
+    const flags = b[o + PRIV];
+    if (!(flags & 2)) continue;
+    const rtAf = b[o + PRIV + 1];
+    const wireAf = flags & 1 && b[o + PRIV + 2] ? b[o + PRIV + 2] : b[o + AF];
+    if (!rtAf || rtAf === wireAf) continue;
+    const rtLen = rtAf === AF_INET ? 4 : 16, wireLen = wireAf === AF_INET ? 4 : 16;
+    let zero = true;
+    for (let k = 0; k < rtLen && zero; k++) zero = b[o + RT + k] === 0;
+    if (zero) continue; // table-routed: on no gateway for either reading
+    for (const f of filters)
+      if ((f.af === rtAf && under(o, f, rtLen)) || (f.af === wireAf && under(o, f, wireLen)))
+        return 'a state of the table has a next hop of the other family (RFC 8950 or af-to), which pf\'s gateway filter reads in the state\'s own family';
+  }
+  return undefined;
 }
 
 /** Marks the plan entries in `part` (all but part.rest) with `code`. */
@@ -217,7 +260,7 @@ export function runFilterKill(backend: Backend, part: Pick<FilterKillPart, 'filt
  * positions left for the by-id kill. When the kernel's count disagrees, execute confirms the
  * filter part by id as well (the marks are then overwritten).
  */
-export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKill?: boolean }, results: Int32Array):
+export function killGatewayPart(backend: Backend, snap: Snapshot, plan: Plan, opts: { pfFilterKill?: boolean }, results: Int32Array):
   { report: KillPathReport; rest?: Int32Array } {
   const byId = (reason: string) => ({
     report: { path: 'by-id' as const, reason, filters: 0, planned: 0, counted: 0, countMatches: true, alsoKillsNewStates: false },
@@ -228,6 +271,8 @@ export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKi
   const unavailable = filterKillUnavailable(backend);
   if (unavailable) return byId(unavailable);
   if (part.planned === 0) return byId('no planned state is on the gateways');
+  const crossFamily = crossFamilyNextHop(snap, part.filters);
+  if (crossFamily) return byId(crossFamily);
   const counted = runFilterKill(backend, part);
   const countMatches = counted === part.planned;
   markFilterPart(part, plan.counts.selected, results, 0);
@@ -251,17 +296,26 @@ export interface KernelRuleKill {
 
 export const KERNEL_RULE_LEFT =
   "partners pf's rule cannot see are left alive (port-forwards and other states paired only by the stack key), " +
-  'and so are states reached only by a NAT address; nothing is listed, and states created on the gateway meanwhile die too';
+  "and so are partners pf's rule finds more than once (not unique) and states reached only by a NAT address; " +
+  'nothing is listed, and states created on the gateway meanwhile die too';
+
+/** What a gateway kill without kill_match (pair: false, --no-pair) leaves. */
+export const KERNEL_RULE_LEFT_NO_PAIR =
+  "every partner is left alive (no kill_match: only the gateway's own states die), and so are states reached only by " +
+  'a NAT address; nothing is listed, and states created on the gateway meanwhile die too';
 
 /**
  * pf's own gateway kill and nothing else (`pfctl -M -k gateway -k ADDR` per gateway): no read, no
- * plan, no list. For selections of gateways alone; anything else is refused (E_BAD_INPUT).
- * `killMatch` false kills the gateway's states without their partners.
+ * plan, no list. For selections of gateways alone, validated as plan() validates them (`force` as
+ * PlanOptions.force); anything else is refused (E_BAD_INPUT). `killMatch` false kills the gateway's
+ * states without their partners.
  */
-export function killByKernelRule(backend: Backend, selections: Selection[], killMatch = true): KernelRuleKill {
-  if (!Array.isArray(selections) || selections.length === 0) throw badInput('kernel rule kill: at least one selection is needed');
+export function killByKernelRule(backend: Backend, selections: Selection[], killMatch = true, force = false): KernelRuleKill {
+  // The one validation point first, as plan() does: an unscoped link-local gateway, host bits, an
+  // empty list or a criterion pf cannot answer is E_BAD_INPUT here too, never a wider kernel kill.
+  const valid = validateSelections(selections, { backend: 'pf', force });
   const filters = new Map<string, GatewayFilter>();
-  selections.forEach((s, i) => {
+  valid.selections.forEach((s, i) => {
     const r = gatewayFiltersOf(s, i);
     if ('why' in r) throw badInput(`kernel rule kill: ${r.why}; use the planned kill`);
     for (const f of r.filters) filters.set(`${f.af}/${Buffer.from(f.rtAddr.addr).toString('hex')}/${Buffer.from(f.rtAddr.mask).toString('hex')}`, f);
@@ -270,5 +324,8 @@ export function killByKernelRule(backend: Backend, selections: Selection[], kill
   if (unavailable) throw new StatekillError(`kernel rule kill: ${unavailable}`, 95, 'ENOTSUP');
   const t = performance.now();
   const killed = runFilterKill(backend, { filters: [...filters.values()], killMatch });
-  return { killed, filters: filters.size, path: backend.describe().paths.killByFilter, ms: performance.now() - t, left: KERNEL_RULE_LEFT };
+  return {
+    killed, filters: filters.size, path: backend.describe().paths.killByFilter, ms: performance.now() - t,
+    left: killMatch ? KERNEL_RULE_LEFT : KERNEL_RULE_LEFT_NO_PAIR,
+  };
 }

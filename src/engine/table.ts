@@ -168,9 +168,11 @@ export class StateTable extends EventEmitter<StateTableEvents> {
   /**
    * pf's own gateway kill only (`pfctl -M -k gateway` per gateway): no read, no plan, a count.
    * Partners pf's rule cannot see (port-forwards) and NAT-address states are left; see kill-fast.ts.
+   * The selections are validated as plan() validates them (`force` as PlanOptions.force).
    */
-  killByKernelRule(selections: Selection[], opts: { pair?: boolean } = {}): KernelRuleKill {
-    const r = killByKernelRule(this.backend, selections, opts.pair ?? true);
+  killByKernelRule(selections: Selection[], opts: { pair?: boolean; force?: boolean } = {}): KernelRuleKill {
+    validatePlanOptions(opts); // pair and force: booleans, never a truthy string
+    const r = killByKernelRule(this.backend, selections, opts.pair ?? true, opts.force ?? false);
     this.emit('phase', { phase: 'kill', ms: r.ms });
     return r;
   }

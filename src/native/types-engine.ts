@@ -30,4 +30,10 @@ export interface PairNative {
   /** pf's own rule: every candidate of a non-unique match, with the selections that wanted it. */
   kernelAmbiguous: Int32Array;
   kernelAmbiguousMask: Uint32Array;
+  /**
+   * The selections (bit i = selection i) of selected states whose pf-rule key a state of their own
+   * direction has too: pf_find_state_all checks no direction, so there the kernel's kill_match
+   * finds that state as well (it kills it, or spares the real partner).
+   */
+  kernelOffDirectionMask: number;
 }

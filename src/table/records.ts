@@ -85,7 +85,8 @@ export interface DecodedState {
   timeout: number; state_flags: number; log: number;
 }
 
-const PRIV = 376; // statekill's private block in pf_state_export.spare
+/** statekill's private block in pf_state_export.spare (native/pf/record_codec.h kPrivOffset). */
+export const PRIV = 376;
 /** 14.x export records carry the u16 state_flags at 272 (BE); older ones only its low byte. */
 function stateFlags(dv: DataView, b: Uint8Array, o: PfOffsets, layout: RecordLayout): number {
   if (layout === 'pf-export' && dv.getBigUint64(o.version, true) === PF_STATE_VERSION_14) return dv.getUint16(STATE_FLAGS_U16, false);

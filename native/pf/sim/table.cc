@@ -13,8 +13,8 @@ uint64_t Table::IdHash(uint64_t id, uint32_t creatorid) {
 
 uint64_t Table::KeyHash(const KeyCmp& k, uint8_t dir) { return HashKey(k) ^ (uint64_t(dir) * 0x9e3779b97f4a7c15ull); }
 
-void Table::KeyOf(const pf_state_export& r, KeyCmp* k) const {
-  LoadKey(reinterpret_cast<const uint8_t*>(&r), kExportOffsets, LookupSlotFor(r.direction), k);
+void Table::KeyOf(const pf_state_export& r, int slot, KeyCmp* k) {
+  LoadKey(reinterpret_cast<const uint8_t*>(&r), kExportOffsets, slot, k);
 }
 
 void Table::Reserve(size_t n) {
@@ -26,7 +26,8 @@ void Table::Reserve(size_t n) {
 
 void Table::Rehash(size_t buckets) {
   idBuckets_.assign(buckets, -1);
-  keyBuckets_.assign(buckets, -1);
+  wireBuckets_.assign(buckets, -1);
+  stackBuckets_.assign(buckets, -1);
   for (int32_t i = 0; i < int32_t(slots_.size()); i++)
     if (slots_[i].live) Link(i);
 }
@@ -37,11 +38,16 @@ void Table::Link(int32_t i) {
   size_t b = IdHash(s.rec.id, s.rec.creatorid) & mask;
   s.idNext = idBuckets_[b];
   idBuckets_[b] = i;
+  // Each state is found by its wire key (PF_IN lookups) and by its stack key (PF_OUT lookups).
   KeyCmp k;
-  KeyOf(s.rec, &k);
-  size_t kb = KeyHash(k, s.rec.direction) & mask;
-  s.keyNext = keyBuckets_[kb];
-  keyBuckets_[kb] = i;
+  KeyOf(s.rec, kSkWire, &k);
+  size_t kb = KeyHash(k, kDirIn) & mask;
+  s.wireNext = wireBuckets_[kb];
+  wireBuckets_[kb] = i;
+  KeyOf(s.rec, kSkStack, &k);
+  kb = KeyHash(k, kDirOut) & mask;
+  s.stackNext = stackBuckets_[kb];
+  stackBuckets_[kb] = i;
 }
 
 int32_t Table::Insert(const pf_state_export& rec) {
@@ -72,13 +78,14 @@ int32_t Table::FindById(uint64_t id, uint32_t creatorid) const {
 
 int32_t Table::FindAll(const KeyCmp& k, uint8_t dir, int* more) const {
   *more = 0;
-  if (keyBuckets_.empty()) return -1;
+  if (dir != kDirIn && dir != kDirOut) return -1;
+  const bool wire = dir == kDirIn;
+  const std::vector<int32_t>& buckets = wire ? wireBuckets_ : stackBuckets_;
+  if (buckets.empty()) return -1;
   int32_t found = -1;
-  for (int32_t i = keyBuckets_[KeyHash(k, dir) & (keyBuckets_.size() - 1)]; i >= 0; i = slots_[i].keyNext) {
-    const pf_state_export& r = slots_[i].rec;
-    if (r.direction != dir) continue;
+  for (int32_t i = buckets[KeyHash(k, dir) & (buckets.size() - 1)]; i >= 0; i = wire ? slots_[i].wireNext : slots_[i].stackNext) {
     KeyCmp c;
-    KeyOf(r, &c);
+    KeyOf(slots_[i].rec, LookupSlotFor(dir), &c);
     if (!(c == k)) continue;
     if (found < 0)
       found = i;
@@ -101,8 +108,10 @@ void Table::Remove(int32_t i) {
   size_t mask = idBuckets_.size() - 1;
   Unchain(idBuckets_, IdHash(s.rec.id, s.rec.creatorid) & mask, i, &Slot::idNext, slots_);
   KeyCmp k;
-  KeyOf(s.rec, &k);
-  Unchain(keyBuckets_, KeyHash(k, s.rec.direction) & mask, i, &Slot::keyNext, slots_);
+  KeyOf(s.rec, kSkWire, &k);
+  Unchain(wireBuckets_, KeyHash(k, kDirIn) & mask, i, &Slot::wireNext, slots_);
+  KeyOf(s.rec, kSkStack, &k);
+  Unchain(stackBuckets_, KeyHash(k, kDirOut) & mask, i, &Slot::stackNext, slots_);
   s.live = false;
   free_.push_back(i);
   live_--;
@@ -112,7 +121,8 @@ void Table::Clear() {
   slots_.clear();
   free_.clear();
   idBuckets_.clear();
-  keyBuckets_.clear();
+  wireBuckets_.clear();
+  stackBuckets_.clear();
   live_ = 0;
 }
 
