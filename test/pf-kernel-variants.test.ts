@@ -96,6 +96,40 @@ describe('finding 2: FreeBSD 15 sends the next hop with its own family (PF_ST_RT
     await t.close();
   });
 
+  it("pf's kill filter matches rt_addr in the state's key family, not the next hop's (PF_MATCHA(..., &s->rt_addr, sk->af))", () => {
+    // pf_killstates_row in every stored sys/netpfil/pf/pf_ioctl.c (14.0, and 15 with psk_nat)
+    // compares the next hop under the chosen key's family: for an IPv4 state routed via an IPv6
+    // next hop only its first four bytes count. fe80::1 as a filter therefore also takes the state
+    // routed via fe80::2 (both read fe80:0000 as IPv4), and the IPv4 254.128.0.0/16 takes both.
+    const t = records(V4_VIA_V6);
+    setNextHop(t.bytes, 0, 'fe80::1');
+    setNextHop(t.bytes, 2, 'fe80::2');
+    const v6 = (s: string) => Buffer.from(s, 'hex');
+    for (const [rtAddr, killed] of [
+      [{ addr: v6('fe800000000000000000000000000001'), mask: v6('ff'.repeat(16)) }, 2],
+      [{ addr: v6('fe800000' + '00'.repeat(12)), mask: v6('ffff0000' + '00'.repeat(12)) }, 2],
+    ] as const) {
+      const k = createSimKernel({ version: 15 });
+      k.load(t.bytes, 384);
+      expect(PfNetlinkBackend.onSim(k).killByFilter({ rtAddr })).toBe(killed);
+    }
+  });
+
+  it("pf's gateway kill is not used where a next hop of the other family reads as the gateway: nothing else dies", async () => {
+    // 254.128.0.0/16 selects state a3 only (its IPv4 next hop); pf's filter would also take a1,
+    // routed via fe80::1 (and a2 with it by kill_match).
+    const k = kernel();
+    const t = await openTable({ sim: k, transport: 'netlink' });
+    const plan = await t.plan([gateway('254.128.0.0', 16)]);
+    expect([...plannedStates(plan)].map((p) => p.id)).toEqual(['00000000000000a3']);
+    const r = await t.execute(plan);
+    expect(r.killed).toBe(1);
+    expect(r.killPath).toMatchObject({ path: 'by-id', reason: expect.stringMatching(/next hop/) });
+    const left = await PfNetlinkBackend.onSim(k).read();
+    expect([0, 1].map((i) => idHex(left.bytes, i)).sort()).toEqual(['00000000000000a1', '00000000000000a2']);
+    await t.close();
+  });
+
   it('auto picks the netlink read on a 15-era kernel even with COMPAT_FREEBSD14 (only it carries these families)', async () => {
     const t = records(V4_VIA_V6);
     setNextHop(t.bytes, 0, 'fe80::1');

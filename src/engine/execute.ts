@@ -85,7 +85,7 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
     if (opts.signal?.aborted) aborted = true;
     else {
       // pf's own gateway kill takes the part of the plan it removes exactly (kill-fast.ts).
-      const fast = killGatewayPart(backend, plan, opts, results);
+      const fast = killGatewayPart(backend, snap, plan, opts, results);
       killPath = fast.report;
       let rest = fast.rest;
       let done = 0;

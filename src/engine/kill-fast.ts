@@ -8,7 +8,9 @@
  *
  * Exactness. For a selection of gateways alone (unscoped, no zero prefix), pf's filter matches
  * exactly the states the engine selects: the same rt_addr under the same mask, af from the wire
- * key, and a non-zero masked address never matches a table-routed (zero) rt_addr. With
+ * key, and a non-zero masked address never matches a table-routed (zero) rt_addr. The exception is
+ * a next hop of the other family (FreeBSD 15, RFC 8950): pf compares it in the key's family, the
+ * engine in its own; such a state inside a filter sends the plan by id (crossFamilyNextHop). With
  * kill_match pf then kills each matched state's partner by its own rule when that partner is
  * unique at that moment (pf_kill_matching_state, sys/netpfil/pf/pf_ioctl.c). Removals only make
  * a match rarer, so a partner unique in the snapshot is the one pf kills, and a lookup that found
@@ -21,11 +23,12 @@
  * the gateway (and their unique partners); a count that disagrees with the plan is reported.
  */
 import { badInput, StatekillError } from '../errors.js';
+import { formatAddr } from './addr.js';
 import { compileCidr } from './compile.js';
 import { present } from './compact-read.js';
 import type { PairNative } from '../native/types-engine.js';
 import type { PfKillFilterArg } from '../native/types-pf.js';
-import type { Backend, Plan, PlanOptions, Selection } from './types.js';
+import type { Backend, Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 /** What pf's own rule pairs, per kill-list entry (from the pairing pass). */
 interface KernelRule {
@@ -185,6 +188,37 @@ export function filterKillPart(plan: Plan, opts: { kernelFilter?: boolean } = {}
   return { filters, killMatch: rule.pair, planned: total - r, rest: rest.subarray(0, r), allSelected };
 }
 
+// pf_state_export: af, rt_addr, and statekill's private bytes (native/pf/record_codec.h: flags at
+// 376, the next hop's own family at 377 when flag 0x02 is set; only FreeBSD 15's netlink dump has it).
+const R = 384, AF = 264, RT_ADDR = 184, PRIV = 376, HAS_RT_AF = 0x02, AF_INET = 2;
+
+/**
+ * Why pf's filter would kill a state the plan does not select, or undefined. pf matches rt_addr
+ * under the state's key family (pf_killstates_row: PF_MATCHA(..., &s->rt_addr, sk->af)), while the
+ * engine matches a next hop in its own family (FreeBSD 15's PF_ST_RT_AF). They differ only for a
+ * state routed via a next hop of the other family (an IPv4 state via an IPv6 next hop, RFC 8950):
+ * pf then reads that next hop's first four bytes as an IPv4 address, and fe80::1 reads as
+ * 254.128.0.0. One such state inside a filter's family and prefix and the plan goes by id.
+ */
+function crossFamilyNextHop(snap: Snapshot, filters: GatewayFilter[]): string | undefined {
+  if (snap.layout !== 'pf-export') return undefined;
+  const b = snap.bytes;
+  for (let i = 0, o = 0; i < snap.count; i++, o += R) {
+    if (!(b[o + PRIV] & HAS_RT_AF) || b[o + PRIV + 1] === 0 || b[o + PRIV + 1] === b[o + AF]) continue;
+    const af = b[o + AF];
+    for (const f of filters) {
+      if (f.af !== af) continue;
+      let match = true;
+      for (let j = 0, n = af === AF_INET ? 4 : 16; j < n && match; j++)
+        match = (b[o + RT_ADDR + j] & f.rtAddr.mask[j]) === (f.rtAddr.addr[j] & f.rtAddr.mask[j]);
+      if (match)
+        return `a state routed via a next hop of the other family (${formatAddr(af === AF_INET ? 'inet6' : 'inet', b, o + RT_ADDR)}) reads as a gateway in pf's ` +
+          "filter, which compares next hops in the state's own family";
+    }
+  }
+  return undefined;
+}
+
 /** Marks the plan entries in `part` (all but part.rest) with `code`. */
 function markFilterPart(part: FilterKillPart, n: number, results: Int32Array, code: number): void {
   let from = 0;
@@ -217,7 +251,7 @@ export function runFilterKill(backend: Backend, part: Pick<FilterKillPart, 'filt
  * positions left for the by-id kill. When the kernel's count disagrees, execute confirms the
  * filter part by id as well (the marks are then overwritten).
  */
-export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKill?: boolean }, results: Int32Array):
+export function killGatewayPart(backend: Backend, snap: Snapshot, plan: Plan, opts: { pfFilterKill?: boolean }, results: Int32Array):
   { report: KillPathReport; rest?: Int32Array } {
   const byId = (reason: string) => ({
     report: { path: 'by-id' as const, reason, filters: 0, planned: 0, counted: 0, countMatches: true, alsoKillsNewStates: false },
@@ -227,6 +261,8 @@ export function killGatewayPart(backend: Backend, plan: Plan, opts: { pfFilterKi
   if ('why' in part) return byId(part.why);
   const unavailable = filterKillUnavailable(backend);
   if (unavailable) return byId(unavailable);
+  const crossed = crossFamilyNextHop(snap, part.filters);
+  if (crossed) return byId(crossed);
   if (part.planned === 0) return byId('no planned state is on the gateways');
   const counted = runFilterKill(backend, part);
   const countMatches = counted === part.planned;
