@@ -165,6 +165,10 @@ export interface ExecuteOptions {
   pfFilterKill?: boolean;
   /** States per native kill call (default 16384). */
   batch?: number;
+  /**
+   * Checked between kill batches. Not during the by-id confirmation of pf's gateway kill (when the
+   * kernel's count disagreed with the plan): that runs to its end, so the partial report is exact.
+   */
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
 }
