@@ -14,6 +14,7 @@ import { closeSelectPool } from '../src/engine/select.js';
 import { maxReadBytes, readCapacity } from '../src/backends/pf-read-size.js';
 import { records, setNextHop, setStackKey, idHex, R } from './pf-records.js';
 import { decodeState } from '../src/table/records.js';
+import { jsonLines, parseJsonl } from '../src/table/jsonl.js';
 import type { Selection } from '../src/engine/types.js';
 
 afterAll(closeSelectPool);
@@ -193,6 +194,56 @@ describe('finding 3: af-to states carry a family per key; pairing never crosses 
     const left = await be.read();
     expect(left.count).toBe(1);
     expect(idHex(left.bytes, 0)).toBe('00000000000000b3');
+  });
+});
+
+describe('JSON Lines keep the 15-era families (save, list --json, --sim-save and --sim round-trip)', () => {
+  const kernel = () => {
+    const t = records([...V4_VIA_V6, ...AF_TO]);
+    setNextHop(t.bytes, 0, 'fe80::1');
+    setStackKey(t.bytes, 3, ['198.51.100.2', '8.8.8.8'], [40000, 443], 6);
+    const k = createSimKernel({ version: 15 });
+    k.load(t.bytes, 384);
+    return k;
+  };
+
+  it('the next hop\'s family (rt_af) and each key\'s (key[i].af, .proto) are written, and read back into the same records', async () => {
+    const s = await PfNetlinkBackend.onSim(kernel()).read();
+    const lines = [...jsonLines(s.bytes, s.count, s.layout)];
+    const byId = new Map(lines.map((l) => [JSON.parse(l).id as string, JSON.parse(l)]));
+    expect(byId.get('00000000000000a1')).toMatchObject({ af: 'inet', rt_addr: 'fe80::1', rt_af: 'inet6' });
+    expect(byId.get('00000000000000b1')).toMatchObject({ af: 'inet6', key: [{ addr: ['2001:db8:1::10', '64:ff9b::808:808'] },
+      { af: 'inet', addr: ['198.51.100.2', '8.8.8.8'] }] });
+    expect(byId.get('00000000000000b2')).not.toHaveProperty('rt_af');
+    expect(byId.get('00000000000000b2')!.key[1]).not.toHaveProperty('af');
+    const back = parseJsonl(lines.join('\n'));
+    expect(back.count).toBe(s.count);
+    for (let i = 0; i < s.count; i++) expect(decodeState(back.records, i, 'pf-export')).toEqual(decodeState(s.bytes, i, s.layout));
+    const at = (id: string) => lines.findIndex((l) => JSON.parse(l).id === id) * R;
+    // The private bytes (flags, rt_af, wire af/proto, stack af/proto) where the families differ.
+    expect([...back.records.subarray(at('00000000000000a1') + 376, at('00000000000000a1') + 378)]).toEqual([2, 28]);
+    expect([...back.records.subarray(at('00000000000000b1') + 376, at('00000000000000b1') + 382)]).toEqual([1, 0, 28, 6, 2, 6]);
+    // And the reloaded table behaves the same: --gateway fe80::1%igb0 still selects the IPv4 state.
+    const k2 = createSimKernel({ version: 15 });
+    k2.load(back.records, 384);
+    const t = await openTable({ sim: k2, transport: 'netlink' });
+    const plan = await t.plan([gateway('fe80::1', 128, 'igb0')]);
+    expect([...plannedStates(plan)].map((p) => p.id).sort()).toEqual(['00000000000000a1', '00000000000000a2']);
+    await t.close();
+  });
+
+  it('strict: another family needs saying so; the wire key is the state\'s own', () => {
+    const base = { id: '00000000000000c1', creatorid: '0badc0de', ifname: 'igb1', af: 'inet6', proto: 'tcp', direction: 'in' };
+    const k6 = { addr: ['2001:db8::1', '2001:db8::2'], port: [1, 2] };
+    const k4 = { addr: ['192.0.2.1', '192.0.2.2'], port: [1, 2] };
+    const parse = (o: object) => () => parseJsonl(JSON.stringify(o));
+    expect(parse({ ...base, key: [k6, k4] })).toThrow(/key\[1\]\.addr\[0\]': expected an inet6 address/);
+    expect(parse({ ...base, key: [k6, { ...k4, af: 'inet' }] })).not.toThrow();
+    expect(parse({ ...base, key: [{ ...k4, af: 'inet' }, k6] })).toThrow(/key\[0\]\.af': .*the state's/);
+    expect(parse({ ...base, key: [k6, { ...k6, color: 1 }] })).toThrow(/key\[1\]\.color': unknown field/);
+    expect(parse({ ...base, key: [k6, k6], rt_addr: '192.0.2.9' })).toThrow(/rt_addr': expected an inet6 address/);
+    expect(parse({ ...base, key: [k6, k6], rt_addr: '192.0.2.9', rt_af: 'inet' })).not.toThrow();
+    expect(parse({ ...base, key: [k6, k6], rt_af: 'inet' })).toThrow(/rt_af': .*rt_addr/);
   });
 });
 
