@@ -37,6 +37,21 @@ describe('statekill with no command, --version, --help', () => {
     for (const c of ['kill', 'list', 'stats', 'event']) expect(r.stderr).toContain(`  ${c} `);
   });
 
+  it('a command group without its subcommand, or help for a command that does not exist: help on stderr, exit 2', async () => {
+    for (const args of [['hook'], ['help', 'bogus']]) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^Usage: statekill /);
+    }
+    // Asked for, help is a success on stdout.
+    for (const args of [['help'], ['help', 'kill'], ['hook', '--help'], ['hook', 'help']]) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: statekill /);
+    }
+  });
+
   it('kill, list and event --help end with examples that use only options the command has', async () => {
     for (const command of ['kill', 'list', 'event']) {
       const r = await cli(command, '--help');

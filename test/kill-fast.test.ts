@@ -9,7 +9,7 @@ import { plannedStates } from '../src/engine/plan.js';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createSimKernel, decodeState, openTable, parseCidr, PfBackend, PfNetlinkBackend } from '../src/index.js';
-import type { Backend, PlanOptions, Selection, SimSource, StateTable } from '../src/index.js';
+import type { Backend, PlanOptions, Selection, SimSource, StatekillError, StateTable } from '../src/index.js';
 import type { SimKernelHandle } from '../src/native/types-sim.js';
 import { parseAddr, prefixMask } from '../src/engine/addr.js';
 import { GW1, GW1B, GW2, GW6, NAT1, NAT2, randomStates, recordsOf } from './pf-model.js';
@@ -301,6 +301,27 @@ describe('what pf\'s filter does that a by-id kill does not', () => {
     expect(r.killed).toBe(plan.indices.length);
     const alive = new Set(await idsAlive(table));
     for (const p of plannedStates(plan)) if (p.reason !== 'ambiguous') expect(alive.has(p.id)).toBe(false);
+  }));
+
+  it('an abort during the confirming pass: the report still matches the table, and progress never goes back', () => onTable(async (_sim, table) => {
+    const plan = await table.plan([{ gateways: [g(GW1)] }, { natAddrs: [g(NAT1)] }]);
+    const before = (await table.snapshot()).count;
+    const be = table.backend as Backend & { killByFilter(f: unknown): number };
+    be.killByFilter = () => 0; // the kernel's gateway kill misses everything: only the confirming pass kills
+    const ac = new AbortController();
+    const progress: number[] = [];
+    const e = await table.execute(plan, { batch: 50, signal: ac.signal, onProgress: (p) => { progress.push(p.done); if (progress.length === 2) ac.abort(); } })
+      .then(() => undefined, (x: StatekillError) => x);
+    expect(e).toMatchObject({ code: 'ABORT_ERR' });
+    const report = e!.report!;
+    expect(report.killPath).toMatchObject({ path: 'kernel-filter', counted: 0, countMatches: false });
+    // The part pf's kill should have taken is confirmed whole (an abort cannot leave it half-known);
+    // the by-id rest stops at the abort.
+    expect(report.killed).toBeGreaterThanOrEqual(report.killPath!.planned);
+    expect(report.notAttempted).toBeGreaterThan(0);
+    expect(report.killed + report.notAttempted).toBe(plan.indices.length);
+    expect((await table.snapshot()).count).toBe(before - report.killed);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
   }));
 
   it('by id, the same new state survives (only the plan dies)', () => onTable(async (sim, table) => {

@@ -14,6 +14,7 @@ import { closeSelectPool } from '../src/engine/select.js';
 import { maxReadBytes, readCapacity } from '../src/backends/pf-read-size.js';
 import { records, setNextHop, setStackKey, idHex, R } from './pf-records.js';
 import { decodeState } from '../src/table/records.js';
+import { jsonLines, parseJsonl } from '../src/table/jsonl.js';
 import type { Selection } from '../src/engine/types.js';
 
 afterAll(closeSelectPool);
@@ -96,6 +97,40 @@ describe('finding 2: FreeBSD 15 sends the next hop with its own family (PF_ST_RT
     await t.close();
   });
 
+  it("pf's kill filter matches rt_addr in the state's key family, not the next hop's (PF_MATCHA(..., &s->rt_addr, sk->af))", () => {
+    // pf_killstates_row in every stored sys/netpfil/pf/pf_ioctl.c (14.0, and 15 with psk_nat)
+    // compares the next hop under the chosen key's family: for an IPv4 state routed via an IPv6
+    // next hop only its first four bytes count. fe80::1 as a filter therefore also takes the state
+    // routed via fe80::2 (both read fe80:0000 as IPv4), and the IPv4 254.128.0.0/16 takes both.
+    const t = records(V4_VIA_V6);
+    setNextHop(t.bytes, 0, 'fe80::1');
+    setNextHop(t.bytes, 2, 'fe80::2');
+    const v6 = (s: string) => Buffer.from(s, 'hex');
+    for (const [rtAddr, killed] of [
+      [{ addr: v6('fe800000000000000000000000000001'), mask: v6('ff'.repeat(16)) }, 2],
+      [{ addr: v6('fe800000' + '00'.repeat(12)), mask: v6('ffff0000' + '00'.repeat(12)) }, 2],
+    ] as const) {
+      const k = createSimKernel({ version: 15 });
+      k.load(t.bytes, 384);
+      expect(PfNetlinkBackend.onSim(k).killByFilter({ rtAddr })).toBe(killed);
+    }
+  });
+
+  it("pf's gateway kill is not used where a next hop of the other family reads as the gateway: nothing else dies", async () => {
+    // 254.128.0.0/16 selects state a3 only (its IPv4 next hop); pf's filter would also take a1,
+    // routed via fe80::1 (and a2 with it by kill_match).
+    const k = kernel();
+    const t = await openTable({ sim: k, transport: 'netlink' });
+    const plan = await t.plan([gateway('254.128.0.0', 16)]);
+    expect([...plannedStates(plan)].map((p) => p.id)).toEqual(['00000000000000a3']);
+    const r = await t.execute(plan);
+    expect(r.killed).toBe(1);
+    expect(r.killPath).toMatchObject({ path: 'by-id', reason: expect.stringMatching(/next hop/) });
+    const left = await PfNetlinkBackend.onSim(k).read();
+    expect([0, 1].map((i) => idHex(left.bytes, i)).sort()).toEqual(['00000000000000a1', '00000000000000a2']);
+    await t.close();
+  });
+
   it('auto picks the netlink read on a 15-era kernel even with COMPAT_FREEBSD14 (only it carries these families)', async () => {
     const t = records(V4_VIA_V6);
     setNextHop(t.bytes, 0, 'fe80::1');
@@ -159,6 +194,56 @@ describe('finding 3: af-to states carry a family per key; pairing never crosses 
     const left = await be.read();
     expect(left.count).toBe(1);
     expect(idHex(left.bytes, 0)).toBe('00000000000000b3');
+  });
+});
+
+describe('JSON Lines keep the 15-era families (save, list --json, --sim-save and --sim round-trip)', () => {
+  const kernel = () => {
+    const t = records([...V4_VIA_V6, ...AF_TO]);
+    setNextHop(t.bytes, 0, 'fe80::1');
+    setStackKey(t.bytes, 3, ['198.51.100.2', '8.8.8.8'], [40000, 443], 6);
+    const k = createSimKernel({ version: 15 });
+    k.load(t.bytes, 384);
+    return k;
+  };
+
+  it('the next hop\'s family (rt_af) and each key\'s (key[i].af, .proto) are written, and read back into the same records', async () => {
+    const s = await PfNetlinkBackend.onSim(kernel()).read();
+    const lines = [...jsonLines(s.bytes, s.count, s.layout)];
+    const byId = new Map(lines.map((l) => [JSON.parse(l).id as string, JSON.parse(l)]));
+    expect(byId.get('00000000000000a1')).toMatchObject({ af: 'inet', rt_addr: 'fe80::1', rt_af: 'inet6' });
+    expect(byId.get('00000000000000b1')).toMatchObject({ af: 'inet6', key: [{ addr: ['2001:db8:1::10', '64:ff9b::808:808'] },
+      { af: 'inet', addr: ['198.51.100.2', '8.8.8.8'] }] });
+    expect(byId.get('00000000000000b2')).not.toHaveProperty('rt_af');
+    expect(byId.get('00000000000000b2')!.key[1]).not.toHaveProperty('af');
+    const back = parseJsonl(lines.join('\n'));
+    expect(back.count).toBe(s.count);
+    for (let i = 0; i < s.count; i++) expect(decodeState(back.records, i, 'pf-export')).toEqual(decodeState(s.bytes, i, s.layout));
+    const at = (id: string) => lines.findIndex((l) => JSON.parse(l).id === id) * R;
+    // The private bytes (flags, rt_af, wire af/proto, stack af/proto) where the families differ.
+    expect([...back.records.subarray(at('00000000000000a1') + 376, at('00000000000000a1') + 378)]).toEqual([2, 28]);
+    expect([...back.records.subarray(at('00000000000000b1') + 376, at('00000000000000b1') + 382)]).toEqual([1, 0, 28, 6, 2, 6]);
+    // And the reloaded table behaves the same: --gateway fe80::1%igb0 still selects the IPv4 state.
+    const k2 = createSimKernel({ version: 15 });
+    k2.load(back.records, 384);
+    const t = await openTable({ sim: k2, transport: 'netlink' });
+    const plan = await t.plan([gateway('fe80::1', 128, 'igb0')]);
+    expect([...plannedStates(plan)].map((p) => p.id).sort()).toEqual(['00000000000000a1', '00000000000000a2']);
+    await t.close();
+  });
+
+  it('strict: another family needs saying so; the wire key is the state\'s own', () => {
+    const base = { id: '00000000000000c1', creatorid: '0badc0de', ifname: 'igb1', af: 'inet6', proto: 'tcp', direction: 'in' };
+    const k6 = { addr: ['2001:db8::1', '2001:db8::2'], port: [1, 2] };
+    const k4 = { addr: ['192.0.2.1', '192.0.2.2'], port: [1, 2] };
+    const parse = (o: object) => () => parseJsonl(JSON.stringify(o));
+    expect(parse({ ...base, key: [k6, k4] })).toThrow(/key\[1\]\.addr\[0\]': expected an inet6 address/);
+    expect(parse({ ...base, key: [k6, { ...k4, af: 'inet' }] })).not.toThrow();
+    expect(parse({ ...base, key: [{ ...k4, af: 'inet' }, k6] })).toThrow(/key\[0\]\.af': .*the state's/);
+    expect(parse({ ...base, key: [k6, { ...k6, color: 1 }] })).toThrow(/key\[1\]\.color': unknown field/);
+    expect(parse({ ...base, key: [k6, k6], rt_addr: '192.0.2.9' })).toThrow(/rt_addr': expected an inet6 address/);
+    expect(parse({ ...base, key: [k6, k6], rt_addr: '192.0.2.9', rt_af: 'inet' })).not.toThrow();
+    expect(parse({ ...base, key: [k6, k6], rt_af: 'inet' })).toThrow(/rt_af': .*rt_addr/);
   });
 });
 

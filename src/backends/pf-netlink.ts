@@ -10,8 +10,9 @@ import { native } from '../native/index.js';
 import type { PfNetlinkDescription, PfNetlinkHandle, PfNetlinkReadFilter, PfNetlinkSimOptions } from '../native/types-netlink.js';
 import type { PfDeviceHandle, PfKillFilterArg, PfStatus } from '../native/types-pf.js';
 import type { SimKernelHandle } from '../native/types-sim.js';
-import type { Backend, BackendDescription, Snapshot } from '../engine/types.js';
+import type { Backend, BackendDescription, ReadFilterLike, Snapshot } from '../engine/types.js';
 import { labelMap } from '../engine/labels.js';
+import { hintFilters, kept } from '../engine/read-hint.js';
 import { familyHonoursNat, refuseNat } from './pf-nat.js';
 
 const RECORD = 384;
@@ -39,8 +40,8 @@ export interface ReadChunksOptions {
   ring?: number;
 }
 
-function snapshotOf(bytes: Uint8Array, count: number): Snapshot {
-  return { bytes, count, layout: 'pf-export', hasRouteInfo: true };
+function snapshotOf(bytes: Uint8Array, count: number, kernelFiltered = false): Snapshot {
+  return { bytes, count, layout: 'pf-export', hasRouteInfo: true, ...(kernelFiltered ? { kernelFiltered } : {}) };
 }
 
 // ES2024's growable SharedArrayBuffer (Node 20+), typed here because the project's lib predates it.
@@ -142,6 +143,7 @@ export class PfNetlinkBackend implements Backend {
   async *readChunks(chunkRecords = DEFAULT_CHUNK_RECORDS, opts: ReadChunksOptions = {}): AsyncGenerator<StreamChunk> {
     if (!Number.isInteger(chunkRecords) || chunkRecords < 1) throw new StatekillError('readChunks: chunkRecords must be a positive integer', 22, 'E_BAD_INPUT');
     const keep = opts.keep ?? true;
+    const filtered = hintFilters(opts.filter);
     this.nl.startRead(opts.filter);
     if (!keep) {
       const ring = Array.from({ length: Math.max(1, opts.ring ?? 2) }, () => new Uint8Array(new SharedArrayBuffer(chunkRecords * RECORD)));
@@ -149,7 +151,7 @@ export class PfNetlinkBackend implements Backend {
       for (let k = 0; ; k++) {
         const view = ring[k % ring.length];
         const r = this.nl.readChunk(view);
-        yield { snapshot: snapshotOf(view.subarray(0, r.records * RECORD), r.records), offset };
+        yield { snapshot: snapshotOf(view.subarray(0, r.records * RECORD), r.records, filtered), offset };
         offset += r.records;
         if (r.done) return;
         await yieldToLoop();
@@ -176,7 +178,7 @@ export class PfNetlinkBackend implements Backend {
       const offset = count;
       count += r.records;
       if (!r.done) {
-        yield { snapshot: snapshotOf(chunk, r.records), offset };
+        yield { snapshot: snapshotOf(chunk, r.records, filtered), offset };
         await yieldToLoop();
         continue;
       }
@@ -191,9 +193,22 @@ export class PfNetlinkBackend implements Backend {
           o += p.length;
         }
       }
-      yield { snapshot: snapshotOf(chunk, r.records), offset, whole: snapshotOf(all, count) };
+      yield { snapshot: snapshotOf(chunk, r.records, filtered), offset, whole: snapshotOf(all, count, filtered) };
       return;
     }
+  }
+
+  /**
+   * An unfiltered GETSTATES stream through a small ring (nothing kept): the states, and those the
+   * kernel's `filter` keeps. The preflight compares a kernel-filtered read with it (preflight.ts).
+   */
+  async countStates(filter: ReadFilterLike): Promise<{ total: number; matching: number }> {
+    let total = 0, matching = 0;
+    for await (const c of this.readChunks(DEFAULT_CHUNK_RECORDS, { keep: false, ring: 1 })) {
+      total += c.snapshot.count;
+      for (let i = 0; i < c.snapshot.count; i++) if (kept(c.snapshot.bytes, i, filter)) matching++;
+    }
+    return { total, matching };
   }
 
   kill(snapshot: Snapshot, indices: Int32Array, out: Int32Array): void {

@@ -45,8 +45,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ExitCode) return e.code;
     if (e instanceof CommanderError) {
-      // Help and version are successful exits; every other parse error is bad input.
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      // Help asked for and version are successful exits. Help shown instead of a command (a command
+      // group without its subcommand, `help` for a command that does not exist: commander writes it
+      // to stderr with a non-zero exit code) is a usage error, as every other parse error.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT_OK;
+      if (e.code === 'commander.help') return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
       return EXIT_BAD_INPUT;
     }
     if (e instanceof StatekillError) {

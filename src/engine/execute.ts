@@ -87,21 +87,22 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
       // pf's own gateway kill takes the part of the plan it removes exactly (kill-fast.ts).
       const fast = killGatewayPart(backend, snap, plan, opts, results);
       killPath = fast.report;
-      let rest = fast.rest;
       let done = 0;
       if (fast.report.path === 'kernel-filter') {
-        done = fast.report.planned;
-        opts.onProgress?.({ done, total });
         if (!fast.report.countMatches) {
           // The kernel's count disagrees with the plan (states came or went since the read, or a
           // kernel matched differently): confirm the filter part by id too. A state the filter killed
-          // answers "already gone"; one it missed dies now. No planned state is left to chance.
+          // answers "already gone"; one it missed dies now. No planned state is left to chance. The
+          // confirmation runs to its end whatever the signal says: stopped halfway, the states it had
+          // not reached would be neither known dead nor known alive, and the partial report would
+          // no longer match the table. The abort applies to the by-id rest that follows.
           confirm = { counted: fast.report.counted, rest: fast.rest ?? new Int32Array(0) };
-          rest = undefined;
-          done = 0;
-        }
+          const part = complement(confirm.rest, total);
+          await killByIds(backend, snap, plan, part, results, { ...opts, signal: undefined }, 0);
+        } else opts.onProgress?.({ done: fast.report.planned, total });
+        done = fast.report.planned;
       }
-      aborted = !(await killByIds(backend, snap, plan, rest, results, opts, done));
+      aborted = !(await killByIds(backend, snap, plan, fast.rest, results, opts, done));
     }
   }
   let killed = 0, alreadyGone = 0, failed = 0, notAttempted = 0;
@@ -142,6 +143,16 @@ export async function executePlan(backend: Backend, snap: Snapshot, plan: Plan, 
   Object.defineProperty(report, 'results', { value: results, enumerable: false });
   if (aborted) throw abortError(opts.signal!, 'kill', report);
   return report;
+}
+
+/** The plan positions 0..total-1 that are not in `positions` (ascending). */
+function complement(positions: Int32Array, total: number): Int32Array {
+  const out = new Int32Array(total - positions.length);
+  for (let i = 0, k = 0, o = 0; i < total; i++) {
+    if (k < positions.length && positions[k] === i) k++;
+    else out[o++] = i;
+  }
+  return out;
 }
 
 /**

@@ -8,7 +8,9 @@
  *
  * Exactness. For a selection of gateways alone (unscoped, no zero prefix), pf's filter matches
  * exactly the states the engine selects: the same rt_addr under the same mask, af from the wire
- * key, and a non-zero masked address never matches a table-routed (zero) rt_addr. With
+ * key, and a non-zero masked address never matches a table-routed (zero) rt_addr. The exception is
+ * a next hop of the other family (FreeBSD 15, RFC 8950): pf compares it in the key's family, the
+ * engine in its own; such a state inside a filter sends the plan by id (crossFamilyNextHop). With
  * kill_match pf then kills each matched state's partner by its own rule when that partner is
  * unique at that moment (pf_kill_matching_state, sys/netpfil/pf/pf_ioctl.c). Removals only make
  * a match rarer, so a partner unique in the snapshot is the one pf kills, and a lookup that found

@@ -17,7 +17,7 @@
  * Never the interface (partners are on the other one; pf's filter sees floating states as "all").
  */
 import type { CompiledSelection } from './compile.js';
-import type { PlanOptions, ReadHint, Snapshot } from './types.js';
+import type { PlanOptions, ReadFilterLike, ReadHint, Snapshot } from './types.js';
 
 const ICMP = 1;
 const ICMPV6 = 58;
@@ -40,27 +40,41 @@ export function readHintFor(selections: CompiledSelection[]): ReadHint {
   return hint;
 }
 
-/** True when the hint asks the kernel to leave states out. */
-export function hintFilters(hint: ReadHint | undefined): boolean {
-  return !!hint && (hint.af !== undefined || hint.proto !== undefined || hint.addr !== undefined);
+/** True when the filter asks the kernel to leave states out. */
+export function hintFilters(f: ReadFilterLike | undefined): boolean {
+  return !!f && (!!f.af || (f.proto !== undefined && f.proto !== 0) || f.addr !== undefined || !!f.ifname);
 }
 
 // pf_state_export offsets (the only layout a netlink read produces).
-const R = 384, KEY = 48, AF = 264, PROTO = 265, DIR = 266, DIR_OUT = 2;
+const R = 384, IFNAME = 16, KEY = 48, AF = 264, PROTO = 265, DIR = 266, DIR_OUT = 2, AF_INET = 2, AF_INET6 = 28;
+const ONES = new Uint8Array(16).fill(0xff);
 
-function inFilter(bytes: Uint8Array, off: number, hint: ReadHint): boolean {
-  const a = hint.addr!, m = hint.mask!;
-  for (let i = 0; i < 16; i++) if ((bytes[off + i] & m[i]) !== (a[i] & m[i])) return false;
+// pf_match_addr in the state's wire family, as handle_dumpstates() calls it for all four key
+// addresses (sys/netpfil/pf/pf_nl.c): IPv4 compares the first four bytes only.
+function inFilter(bytes: Uint8Array, off: number, f: ReadFilterLike, af: number): boolean {
+  const a = f.addr!, m = f.mask ?? ONES;
+  for (let i = 0, n = af === AF_INET ? 4 : 16; i < n; i++) if ((bytes[off + i] & m[i]) !== (a[i] & m[i])) return false;
+  return true;
+}
+
+function ifnameIs(bytes: Uint8Array, off: number, name: string): boolean {
+  for (let i = 0; i < 16; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0;
+    if (bytes[off + i] !== c) return false;
+    if (c === 0) return true;
+  }
   return true;
 }
 
 /** Whether a record is one the kernel's filter should have kept (GETSTATES semantics). */
-function kept(bytes: Uint8Array, rec: number, hint: ReadHint): boolean {
+export function kept(bytes: Uint8Array, rec: number, f: ReadFilterLike): boolean {
   const o = rec * R;
-  if (hint.proto !== undefined && bytes[o + PROTO] !== hint.proto) return false;
-  if (hint.af !== undefined && bytes[o + AF] !== hint.af) return false;
-  if (hint.addr) {
-    for (const k of [0, 1]) for (const i of [0, 1]) if (inFilter(bytes, o + KEY + k * 36 + i * 16, hint)) return true;
+  if (f.ifname && !ifnameIs(bytes, o + IFNAME, f.ifname)) return false;
+  if (f.proto && bytes[o + PROTO] !== f.proto) return false;
+  if (f.af && bytes[o + AF] !== f.af) return false;
+  if (f.addr) {
+    const af = bytes[o + AF];
+    for (const k of [0, 1]) for (const i of [0, 1]) if (inFilter(bytes, o + KEY + k * 36 + i * 16, f, af)) return true;
     return false;
   }
   return true;
@@ -71,7 +85,7 @@ function kept(bytes: Uint8Array, rec: number, hint: ReadHint): boolean {
  * partner in the read (the module comment's rule), and the kernel kept only what it was asked to
  * (a record outside the filter means the kernel's filter is not the one statekill models).
  */
-export function partnersInRead(snap: Snapshot, selected: Int32Array, hint: ReadHint, opts: PlanOptions = {}): boolean {
+export function partnersInRead(snap: Snapshot, selected: Int32Array, hint: ReadFilterLike, opts: PlanOptions = {}): boolean {
   if (!hintFilters(hint) || snap.layout !== 'pf-export') return true;
   const b = snap.bytes;
   for (let i = 0; i < snap.count; i++) if (!kept(b, i, hint)) return false;
@@ -80,9 +94,11 @@ export function partnersInRead(snap: Snapshot, selected: Int32Array, hint: ReadH
   for (const s of selected) {
     const o = s * R;
     const pfKey = b[o + DIR] === DIR_OUT ? 1 : 0; // kill_match: stack key of outbound, wire key of inbound
+    // All 16 bytes: a partner's addresses are judged in its own wire family, which may be either
+    // (af-to); matching in full implies matching in the first four bytes as well.
     for (const k of both ? [pfKey, 1 - pfKey] : [pfKey]) {
       const keyOff = o + KEY + k * 36;
-      if (!inFilter(b, keyOff, hint) && !inFilter(b, keyOff + 16, hint)) return false;
+      if (!inFilter(b, keyOff, hint, AF_INET6) && !inFilter(b, keyOff + 16, hint, AF_INET6)) return false;
     }
   }
   return true;

@@ -6,10 +6,11 @@
 import type { PfNetlinkBackend } from '../backends/pf-netlink.js';
 import { DEFAULT_CHUNK_RECORDS } from '../backends/pf-netlink.js';
 import type { PfNetlinkReadFilter } from '../native/types-netlink.js';
-import { StatekillError } from '../errors.js';
+import { badInput, StatekillError } from '../errors.js';
 import { planFromSelected } from './plan.js';
 import { applyLabelRules, resolveLabels } from './labels.js';
-import { looksShort, shortReadError } from './preflight.js';
+import { judgeRead, verifyFilteredRead } from './preflight.js';
+import { hintFilters, partnersInRead } from './read-hint.js';
 import { selectStates, type Selected } from './select.js';
 import { checkSelectedIds, checkSnapshot, validateSelections } from './validate.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
@@ -45,8 +46,10 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
   const valid = validateSelections(selections, { backend: 'pf', force: opts.force });
   const specs = valid.compiled;
   applyLabelRules(specs, valid.selections, resolveLabels(valid.selections, () => backend.ruleLabels()));
-  // The preflight (preflight.ts): the kernel's counter before and after an unfiltered stream.
-  const before = opts.filter ? undefined : backend.status();
+  // The preflight (preflight.ts): the kernel's counter before and after the stream; a
+  // kernel-filtered stream is verified by an unfiltered count of its filter afterwards.
+  const filtered = hintFilters(opts.filter);
+  const before = backend.status().states;
   // Inline unless asked: a 64k-record chunk selects in about a millisecond in C++, next to tens of
   // milliseconds to parse it, so the pool buys nothing at these sizes (bench/netlink-vs-ioctl.mjs
   // --workers 0 vs 2: 764 vs 772 ms at 1M states), as select.ts's workersFor found for whole tables.
@@ -78,13 +81,12 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
   }
   const readMs = performance.now() - t0;
   if (!whole) throw new StatekillError('netlink state stream ended without the whole table', 5, 'EIO');
-  if (before) {
-    const after = backend.status();
-    const c = { before: before.states, after: after.states, read: whole.count };
-    if (looksShort(c)) {
-      await Promise.allSettled(pending);
-      throw shortReadError(c, after.source, backend.describe().target);
-    }
+  try {
+    if (filtered) await verifyFilteredRead(backend, opts.filter!, whole.count);
+    else await judgeRead(() => backend.status(), before, backend.status(), whole.count, backend.describe().target);
+  } catch (e) {
+    await Promise.allSettled(pending);
+    throw e;
   }
   const parts = await Promise.all(pending);
   const n = parts.reduce((a, p) => a + p.indices.length, 0);
@@ -111,7 +113,14 @@ export async function streamSelect(backend: PfNetlinkBackend, selections: Select
 /** streamSelect, then pair and plan on the whole table: the same plan buildPlan makes from read(). */
 export async function streamPlan(backend: PfNetlinkBackend, selections: Selection[],
   opts: StreamSelectOptions & PlanOptions = {}): Promise<{ plan: Plan; snapshot: Snapshot; stream: StreamSelectResult }> {
+  // Pairing needs every partner in the read. Partners sit on the other interface, so an interface
+  // filter always loses them; any other filter must provably hold them (read-hint.ts).
+  const pairs = opts.pair ?? true;
+  const lostPartners = () => badInput('streamPlan: the read filter can leave out partners of the selected states: ' +
+    'plan without a filter (or with pair: false)');
+  if (pairs && opts.filter?.ifname) throw lostPartners();
   const stream = await streamSelect(backend, selections, opts);
+  if (pairs && !partnersInRead(stream.snapshot, stream.selected.indices, opts.filter ?? {}, opts)) throw lostPartners();
   const phasesMs: Record<string, number> = { read: stream.readMs, firstChunk: stream.firstChunkMs, select: stream.totalMs };
   const plan = planFromSelected(stream.snapshot, stream.selected, stream.selections, opts, phasesMs);
   return { plan, snapshot: stream.snapshot, stream };

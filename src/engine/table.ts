@@ -80,13 +80,14 @@ export class StateTable extends EventEmitter<StateTableEvents> {
   }
 
   /**
-   * A fresh snapshot of every state (that `hint` allows a kernel-side filter to leave out). An
-   * unfiltered read goes through the preflight (preflight.ts): a read implausibly short of the
-   * kernel's own state counter is refused with E_SHORT_READ.
+   * A fresh snapshot of every state (that `hint` allows a kernel-side filter to leave out). Every
+   * read goes through the preflight (preflight.ts): one implausibly short of the kernel's own state
+   * counter, or a kernel-filtered one short of an unfiltered count of its filter, is refused with
+   * E_SHORT_READ.
    */
   async snapshot(hint?: ReadHint): Promise<Snapshot> {
     const t = performance.now();
-    this.last = await readVerified(this.backend, () => this.backend.read(hint), hintFilters(hint));
+    this.last = await readVerified(this.backend, () => this.backend.read(hint), hint);
     this.emit('phase', { phase: 'read', ms: performance.now() - t });
     return this.last;
   }

@@ -20,6 +20,11 @@ export interface Snapshot {
   readonly layout: RecordLayout;
   /** pf: whether the layout carries rt/rt_ifname (14.x export records). */
   readonly hasRouteInfo: boolean;
+  /**
+   * pf netlink: the kernel was asked to leave states out (a GETSTATES filter). Such a read cannot be
+   * judged by the state counter; the preflight verifies it by an unfiltered count (preflight.ts).
+   */
+  readonly kernelFiltered?: boolean;
 }
 
 /** A network prefix: `addr` in text form, `prefix` bits; `ifname` scopes an IPv6 link-local gateway. */
@@ -160,6 +165,10 @@ export interface ExecuteOptions {
   pfFilterKill?: boolean;
   /** States per native kill call (default 16384). */
   batch?: number;
+  /**
+   * Checked between kill batches. Not during the by-id confirmation of pf's gateway kill (when the
+   * kernel's count disagreed with the plan): that runs to its end, so the partial report is exact.
+   */
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
 }
@@ -209,6 +218,18 @@ export interface ReadHint {
 }
 
 /**
+ * A GETSTATES filter: a read hint, or the raw netlink filter streamSelect takes (af/proto 0 = any,
+ * a missing mask = all ones, ifname = the state's interface as the kernel holds it, "all" if floating).
+ */
+export interface ReadFilterLike {
+  af?: number;
+  proto?: number;
+  addr?: Uint8Array;
+  mask?: Uint8Array;
+  ifname?: string;
+}
+
+/**
  * One kernel interface, no policy. The simulated pf kernel sits behind the same pf backend.
  * `kill` results per entry: 0 killed, 1 already gone, <0 -errno.
  */
@@ -237,6 +258,11 @@ export interface Backend {
   close(): void;
   /** The kernel's own state counter (pf: pf_status.states), for the read preflight. */
   status?(): { states: number; hostid: number; source: string };
+  /**
+   * pf netlink: an unfiltered read that keeps nothing: how many states there are, and how many of
+   * them `filter` keeps (GETSTATES semantics). Verifies a kernel-filtered read.
+   */
+  countStates?(filter: ReadFilterLike): Promise<{ total: number; matching: number }>;
   /** pf: labels of the main ruleset's filter rules, by rule number (up to 5 each). */
   ruleLabels?(): Map<number, string[]>;
 }

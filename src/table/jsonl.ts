@@ -13,7 +13,7 @@ import type { RecordLayout } from '../engine/types.js';
 
 const RT_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(RT_NAMES).map(([n, s]) => [s, Number(n)]));
 const KNOWN = new Set(['id', 'creatorid', 'ifname', 'orig_ifname', 'af', 'proto', 'direction', 'key', 'rt', 'rt_addr',
-  'rt_ifname', 'rule', 'anchor', 'nat_rule', 'creation', 'expire', 'packets', 'bytes', 'timeout', 'state_flags', 'log',
+  'rt_af', 'rt_ifname', 'rule', 'anchor', 'nat_rule', 'creation', 'expire', 'packets', 'bytes', 'timeout', 'state_flags', 'log',
   'labels']);
 
 export interface ParsedTable {
@@ -25,6 +25,11 @@ export interface ParsedTable {
   /** Rule labels named by states (`labels`), for label kills in the simulated kernel. */
   ruleLabels: Map<number, string[]>;
 }
+
+// statekill's private bytes in pf_state_export.spare (native/pf/record_codec.h).
+const PRIV = 376, PRIV_KEY_AF = 0x01, PRIV_RT_AF = 0x02;
+const KEY_FIELDS = new Set(['addr', 'port', 'af', 'proto']);
+const famNumber = (f: 'inet' | 'inet6') => (f === 'inet' ? AF_INET : AF_INET6);
 
 class LineError extends Error {}
 const fail = (field: string, msg: string): never => { throw new LineError(`field '${field}': ${msg}`); };
@@ -77,18 +82,39 @@ export function encodeState(obj: unknown, b: Uint8Array, labels?: Map<number, st
   if (s.direction !== 'in' && s.direction !== 'out') fail('direction', `expected "in" or "out", got ${show(s.direction)}`);
   b[O.direction] = s.direction === 'in' ? PF_IN : PF_OUT;
   if (!Array.isArray(s.key) || s.key.length !== 2) fail('key', 'expected [wire, stack]');
+  // Each key's own family and protocol (pf_state_key af/proto): FreeBSD 15 af-to (NAT64) states
+  // translate the stack key into the other family. Kept in statekill's private record bytes
+  // (native/pf/record_codec.h) only where they differ from the state's.
+  const keyFam: Array<'inet' | 'inet6'> = [af, af];
+  const keyProto = [proto as number, proto as number];
   (s.key as unknown[]).forEach((k, i) => {
     const field = `key[${i}]`;
-    const kk = k as { addr?: unknown; port?: unknown };
+    const kk = k as { addr?: unknown; port?: unknown; af?: unknown; proto?: unknown };
     if (typeof k !== 'object' || k === null || !Array.isArray(kk.addr) || kk.addr.length !== 2 || !Array.isArray(kk.port) || kk.port.length !== 2)
       fail(field, 'expected {addr:[a0,a1], port:[p0,p1]}');
+    for (const f of Object.keys(kk)) if (!KEY_FIELDS.has(f)) fail(`${field}.${f.length > 32 ? `${f.slice(0, 32)}…` : f}`, 'unknown field');
+    if (kk.af !== undefined) {
+      if (kk.af !== 'inet' && kk.af !== 'inet6') fail(`${field}.af`, `expected "inet" or "inet6", got ${show(kk.af)}`);
+      keyFam[i] = kk.af as 'inet' | 'inet6';
+    }
+    if (kk.proto !== undefined) {
+      const p = typeof kk.proto === 'string' || typeof kk.proto === 'number' ? parseProto(kk.proto) : undefined;
+      if (p === undefined) fail(`${field}.proto`, `expected a protocol name or number 0-255, got ${show(kk.proto)}`);
+      keyProto[i] = p as number;
+    }
+    if (i === 0 && (keyFam[0] !== af || keyProto[0] !== proto))
+      fail(`${field}.${keyFam[0] !== af ? 'af' : 'proto'}`, "the wire key's family and protocol are the state's own af and proto");
     (kk.addr as unknown[]).forEach((a, j) => {
       const p = typeof a === 'string' ? parseAddr(a) : undefined;
-      if (!p || p.af !== af) fail(`${field}.addr[${j}]`, `expected an ${af} address, got ${show(a)}`);
+      if (!p || p.af !== keyFam[i]) fail(`${field}.addr[${j}]`, `expected an ${keyFam[i]} address, got ${show(a)}`);
       b.set(p!.bytes, O.key + i * 36 + j * 16);
     });
     (kk.port as unknown[]).forEach((p, j) => dv.setUint16(O.key + i * 36 + 32 + j * 2, int(p, `${field}.port[${j}]`, 0, 65535), false));
   });
+  if (keyFam[1] !== af || keyProto[1] !== proto) {
+    b[PRIV] |= PRIV_KEY_AF;
+    b.set([famNumber(af), keyProto[0], famNumber(keyFam[1]), keyProto[1]], PRIV + 2);
+  }
   const name = s.ifname === undefined ? 'all' : ifname(s.ifname, 'ifname');
   writeName(b, O.ifname, name);
   writeName(b, O.origIfname, s.orig_ifname === undefined ? name : ifname(s.orig_ifname, 'orig_ifname'));
@@ -96,10 +122,21 @@ export function encodeState(obj: unknown, b: Uint8Array, labels?: Map<number, st
     if (typeof s.rt !== 'string' || !(s.rt in RT_NUMBERS)) fail('rt', `expected "route-to", "reply-to" or "dup-to", got ${show(s.rt)}`);
     b[O.rt] = RT_NUMBERS[s.rt as string];
   }
+  // The next hop's own family (FreeBSD 15's PF_ST_RT_AF: an IPv4 state routed via an IPv6 next hop).
+  let rtAf = af;
+  if (s.rt_af !== undefined) {
+    if (s.rt_af !== 'inet' && s.rt_af !== 'inet6') fail('rt_af', `expected "inet" or "inet6", got ${show(s.rt_af)}`);
+    if (s.rt_addr === undefined) fail('rt_af', 'the family of rt_addr: give rt_addr too');
+    rtAf = s.rt_af as 'inet' | 'inet6';
+  }
   if (s.rt_addr !== undefined) {
     const p = typeof s.rt_addr === 'string' ? parseAddr(s.rt_addr) : undefined;
-    if (!p || p.af !== af) fail('rt_addr', `expected an ${af} address, got ${show(s.rt_addr)}`);
+    if (!p || p.af !== rtAf) fail('rt_addr', `expected an ${rtAf} address, got ${show(s.rt_addr)}`);
     b.set(p!.bytes, O.rtAddr);
+    if (rtAf !== af) {
+      b[PRIV] |= PRIV_RT_AF;
+      b[PRIV + 1] = famNumber(rtAf);
+    }
   }
   if (s.rt_ifname !== undefined) writeName(b, O.rtIfname, ifname(s.rt_ifname, 'rt_ifname'));
   // u32 in the kernel with 0xffffffff = none (pf-abi.md 3.4): -1 here, as decodeState prints it.
@@ -210,9 +247,11 @@ export function stateToJson(bytes: Uint8Array, index: number, layout: RecordLayo
   const d = decodeState(bytes, index, layout);
   const o: Record<string, unknown> = { id: d.id, creatorid: d.creatorid, ifname: d.ifname };
   if (d.orig_ifname !== d.ifname) o.orig_ifname = d.orig_ifname;
-  Object.assign(o, { af: d.af, proto: protoName(d.proto), direction: d.direction, key: d.key });
+  const key = d.key.map((k) => (k.proto === undefined ? k : { ...k, proto: protoName(k.proto) }));
+  Object.assign(o, { af: d.af, proto: protoName(d.proto), direction: d.direction, key });
   if (d.rt) o.rt = RT_NAMES[d.rt] ?? d.rt;
   if (d.rt_addr) o.rt_addr = d.rt_addr;
+  if (d.rt_af) o.rt_af = d.rt_af;
   if (d.rt_ifname) o.rt_ifname = d.rt_ifname;
   if (d.rule !== -1) o.rule = d.rule;
   if (d.anchor !== -1) o.anchor = d.anchor;

@@ -68,6 +68,13 @@ function hex(b: Uint8Array, off: number, len: number): string {
 }
 
 /** A decoded view of one record, for display and JSON (not for hot loops). */
+export interface DecodedKey {
+  addr: [string, string];
+  port: [number, number];
+  af?: 'inet' | 'inet6';
+  proto?: number;
+}
+
 export interface DecodedState {
   id: string; // 16 hex digits: the raw id bytes, i.e. the id read as a big-endian number
   creatorid: string; // 8 hex digits: the 32-bit value as the kernel stores it
@@ -76,9 +83,12 @@ export interface DecodedState {
   af: 'inet' | 'inet6';
   proto: number;
   direction: 'in' | 'out';
-  key: [{ addr: [string, string]; port: [number, number] }, { addr: [string, string]; port: [number, number] }];
+  /** `af`/`proto` only where a key's differ from the state's (FreeBSD 15 af-to/NAT64: the stack key). */
+  key: [DecodedKey, DecodedKey];
   rt: number;
   rt_addr: string | undefined;
+  /** Only where the next hop's family differs from the state's (FreeBSD 15, RFC 8950). */
+  rt_af?: 'inet' | 'inet6';
   rt_ifname: string;
   rule: number; anchor: number; nat_rule: number; creation: number; expire: number;
   packets: [bigint, bigint]; bytes: [bigint, bigint];
@@ -108,12 +118,16 @@ export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayo
   const famOf = (v: number) => (v === AF_INET6 ? 'inet6' : v === AF_INET ? 'inet' : af);
   const keyAf = (k: number) => (priv & 1 ? famOf(b[PRIV + 2 + 2 * k]) : af);
   const rtAf = priv & 2 ? famOf(b[PRIV + 1]) : af;
+  const keyProto = (k: number) => (priv & 1 && b[PRIV + 2 + 2 * k] ? b[PRIV + 3 + 2 * k] : b[o.proto]);
   const key = [0, 1].map((k) => {
     const ko = o.key + k * 36;
-    return {
+    const d: DecodedKey = {
       addr: [formatAddr(keyAf(k), b, ko), formatAddr(keyAf(k), b, ko + 16)] as [string, string],
       port: [dv.getUint16(ko + 32, false), dv.getUint16(ko + 34, false)] as [number, number],
     };
+    if (keyAf(k) !== af) d.af = keyAf(k);
+    if (keyProto(k) !== b[o.proto]) d.proto = keyProto(k);
+    return d;
   }) as DecodedState['key'];
   const rtZero = b.subarray(o.rtAddr, o.rtAddr + (rtAf === 'inet' ? 4 : 16)).every((x) => x === 0);
   // u32 rule numbers, 0xffffffff = none (-1 here).
@@ -135,6 +149,7 @@ export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayo
     key,
     rt: o.rt >= 0 ? b[o.rt] : 0,
     rt_addr: rtZero ? undefined : formatAddr(rtAf, b, o.rtAddr),
+    ...(rtZero || rtAf === af ? {} : { rt_af: rtAf }),
     rt_ifname: o.rtIfname >= 0 ? cString(b, o.rtIfname) : '',
     rule: s32(o.rule), anchor: s32(o.anchor), nat_rule: s32(o.natRule),
     creation: dv.getUint32(o.creation, false), expire: dv.getUint32(o.expire, false),

@@ -65,7 +65,10 @@ bool Kernel::Matches(const pf_state_export& s, const KillFilter& f) const {
   if (f.proto && f.proto != proto) return false;
   if (!MatchAddr(f.src, srcaddr, af)) return false;
   if (!MatchAddr(f.dst, dstaddr, af)) return false;
-  if (p_.major >= 13 && !MatchAddr(f.rt_addr, s.rt_addr, RtAf(rec, kExportOffsets))) return false;
+  // The next hop under the key's family, even where 15 knows the next hop's own (rt_af): every
+  // stored pf_killstates_row (sys/netpfil/pf/pf_ioctl.c, 14.0 and 15 with psk_nat) passes sk->af.
+  // An IPv4 state routed via an IPv6 next hop is then matched on the next hop's first four bytes.
+  if (p_.major >= 13 && !MatchAddr(f.rt_addr, s.rt_addr, af)) return false;
   if (f.src.port_op && !MatchPort(f.src.port_op, f.src.port[0], f.src.port[1], srcport)) return false;
   if (f.dst.port_op && !MatchPort(f.dst.port_op, f.dst.port[0], f.dst.port[1], dstport)) return false;
   if (f.label[0] && (s.anchor != 0xffffffffu || !LabelMatches(s.rule, f.label))) return false;
