@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
 import { ROOT, cli } from './cli-run.js';
 import { addNs, delAllNs, netnsUnavailable, nsName } from './conntrack-netns.js';
-import { MASK, WAN1, fill } from './conntrack-fill.js';
+import { MASK, WAN1, dumpAll, fill, insertEntries } from './conntrack-fill.js';
 
 const why = netnsUnavailable();
 if (why) console.log(`conntrack CLI tests skipped: ${why}`);
@@ -55,5 +55,29 @@ describe.skipIf(why !== null)('kill --backend conntrack', () => {
     const c = await cli('kill', '--sim', join(ROOT, 'test/fixtures/small-table.jsonl'), '--kernel-filter', '--gateway', '198.51.100.1');
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/applies to --backend conntrack/);
+  });
+
+  // Found by test/conntrack-property.test.ts (STATEKILL_SEED=3): a repeated --af of one family
+  // ("--af inet6 --af inet6") reached the kernel-filter path as no family at all, so the kernel
+  // flush deleted the other family's entries too.
+  it('--kernel-filter keeps the family of a repeated --af (it deleted both families)', async () => {
+    const entries = (['10.0.0.1', 'fd00::1'] as const).map((src) => ({
+      af: src.includes(':') ? (6 as const) : (4 as const), proto: 6, src, dst: src.includes(':') ? '2001:db8::1' : '192.0.2.1',
+      srcPort: 40000, dstPort: 443, mark: WAN1.mark, ...(src.includes(':') ? {} : { replyDst: WAN1.addr, replyDstPort: 2000 }),
+    }));
+    for (const [args, left] of [
+      [['--mark', mark, '--af', 'inet', '--af', 'inet'], [6]],
+      [['--mark', mark, '--af', 'inet6', '--af', 'inet6'], [4]],
+      [['--mark', mark, '--af', 'inet', '--af', 'inet6'], []],
+      [['--reply-dst', WAN1.addr, '--af', 'inet6', '--af', 'inet6'], [4, 6]],
+      [['--reply-dst', WAN1.addr, '--af', 'inet', '--af', 'inet'], [6]],
+    ] as const) {
+      native.ctFlushAll(fd);
+      insertEntries(fd, entries);
+      const r = await cli('kill', '--backend', 'conntrack', '--netns', ns, ...args, '--kernel-filter', '--json');
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(dumpAll(fd).map((e) => e.af).sort(), args.join(' ')).toEqual(left);
+      expect(JSON.parse(r.stdout).killed, args.join(' ')).toBe(2 - left.length);
+    }
   });
 });

@@ -232,8 +232,13 @@ export function workersFrom(o: TableOpts): number | undefined {
   return n;
 }
 
-function single<T>(v: T | T[] | undefined): T | undefined {
-  return Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : v;
+/**
+ * The one family a selection names ('inet', or 'inet' repeated), else undefined (both). It scopes the
+ * read and `--kernel-filter`'s flush: "--af inet6 --af inet6" taken as "both" let the flush delete IPv4.
+ */
+function oneFamily<T>(v: T | T[] | undefined): T | undefined {
+  const set = new Set(Array.isArray(v) ? v : v === undefined ? [] : [v]);
+  return set.size === 1 ? [...set][0] : undefined;
 }
 
 /** Opens what the options name. A missing /dev/pf is an error; the simulator is never a fallback. */
@@ -243,7 +248,7 @@ export async function openTableFrom(o: TableOpts, sel?: Selection): Promise<Stat
   if (o.backend === 'conntrack') {
     if (o.sim !== undefined || o.device !== undefined) throw badInput('--sim and --device are pf options; the conntrack backend reads the running kernel');
     return openTable({
-      conntrack: { netns: o.netns, af: single(sel?.af), zone: sel?.zone, readFilter: sel?.mark ? { mark: sel.mark } : undefined },
+      conntrack: { netns: o.netns, af: oneFamily(sel?.af), zone: sel?.zone, readFilter: sel?.mark ? { mark: sel.mark } : undefined },
       workers,
     });
   }
