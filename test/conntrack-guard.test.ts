@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { native } from '../src/native/index.js';
 import { ConntrackBackend, type KernelFilter } from '../src/backends/conntrack.js';
 import { addNs, delAllNs, netnsUnavailable, nsName } from './conntrack-netns.js';
-import { MASK, WAN1, WAN2, fill } from './conntrack-fill.js';
+import { MASK, WAN1, WAN2, dumpAll, fill, insertEntries } from './conntrack-fill.js';
 
 describe('kernel filter safety by version', () => {
   const refuse = native.ctKernelFilterRefusal;
@@ -83,5 +83,23 @@ describe.skipIf(why !== null)('guard on the real kernel (own netns)', () => {
     expect(r.removed).toBe(10);
     const left = native.ctDump(fd, new Uint8Array(new SharedArrayBuffer(64 * 128)), { mark: WAN1.mark, mask: MASK });
     expect(left.total).toBe(10);
+  });
+
+  it("the backend's own options are exact or refused (af 'ipv4' scoped it to IPv6; netns '' was this process's table)", () => {
+    native.ctFlushAll(fd);
+    insertEntries(fd, [
+      { af: 4, proto: 6, src: '10.0.0.1', dst: '192.0.2.1', srcPort: 40000, dstPort: 443, mark: WAN1.mark },
+      { af: 6, proto: 6, src: 'fd00::1', dst: '2001:db8::1', srcPort: 40000, dstPort: 443, mark: WAN1.mark },
+    ]);
+    for (const o of [{ af: 'ipv4' }, { af: '' }, { af: 'INET' }, { af: 4 }, { af: null }, { netns: '' }, { netns: 7 }, { batch: 0 }, { batch: 1.5 }, { batch: 8193 }])
+      expect(() => new ConntrackBackend({ netns: ns, ...o } as never), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'E_BAD_INPUT' }));
+    expect(native.ctCount(fd)).toBe(2);
+    const v4 = new ConntrackBackend({ netns: ns, af: 'inet', batch: 1 });
+    try {
+      expect(v4.killByKernelFilter({ mark: WAN1.mark, mask: MASK }).killed).toBe(1);
+    } finally {
+      v4.close();
+    }
+    expect(dumpAll(fd).map((e) => e.af)).toEqual([6]);
   });
 });

@@ -40,6 +40,7 @@ import { release } from 'node:os';
 import { StatekillError, badInput } from '../errors.js';
 import { compileCidr, compileSelection, type CompiledSelection } from '../engine/compile.js';
 import { parseCidr } from '../engine/addr.js';
+import { show } from '../engine/show.js';
 import type { Backend, BackendDescription, Cidr, KillCounts, Selection, Snapshot } from '../engine/types.js';
 import { native } from '../native/index.js';
 import { CT_STRIDE } from './conntrack-record.js';
@@ -111,8 +112,15 @@ export class ConntrackBackend implements Backend {
   private readonly replyDstVersionRefusal: string | null;
 
   constructor(opts: ConntrackBackendOptions = {}) {
+    // The scope narrows every read and kill: a value it does not know is refused, never "both" or
+    // "this netns" ('ipv4' scoped to inet6, and netns '' opened this process's own table).
+    if (opts.af !== undefined && opts.af !== 'inet' && opts.af !== 'inet6') throw badInput(`af: expected 'inet' or 'inet6', got ${show(opts.af)}`);
     if (opts.zone !== undefined && (!Number.isInteger(opts.zone) || opts.zone < 0 || opts.zone > 65535))
       throw badInput(`zone ${opts.zone} out of range 0-65535`);
+    if (opts.netns !== undefined && (typeof opts.netns !== 'string' || opts.netns === ''))
+      throw badInput(`netns: expected a namespace name or path (leave it out for this process's own), got ${show(opts.netns)}`);
+    if (opts.batch !== undefined && (!Number.isInteger(opts.batch) || opts.batch < 1 || opts.batch > 8192))
+      throw badInput(`batch: expected an integer 1-8192, got ${show(opts.batch)}`);
     const m = opts.readFilter?.mark;
     if (m) checkMark(m, 'read filter');
     this.opts = { ...opts };
