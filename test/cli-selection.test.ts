@@ -135,6 +135,9 @@ describe('item 21: smaller refusals', () => {
   it('--src ADDR%IF is refused, not silently unscoped', async () => {
     await badInput(['kill', '--sim', SMALL, '--src', 'fe80::5%igb1'], /applies to gateways only.*--interface/);
   });
+  it("--proto takes a protocol's name, not an Object.prototype key (it said 'got function')", async () => {
+    await badInput(['kill', '--sim', SMALL, '--proto', 'constructor'], /--proto: unknown protocol 'constructor'/);
+  });
   it('--zone out of range', async () => {
     await badInput(['kill', '--backend', 'conntrack', '--zone', '65536'], /--zone: zone 65536 out of range 0-65535/);
   });

@@ -41,6 +41,17 @@ describe('what a JSON Lines file may not carry', () => {
     expect(refusal(() => loadTableFile(write('zone-rt.jsonl', rt))).message).toMatch(/field 'rt_addr'/);
   });
 
+  // Found beside test/conntrack-property.test.ts's `--proto constructor`: the name table is a plain
+  // object, so Object.prototype's keys were protocol "names" (proto 0 here).
+  it('a protocol name is one of the names, never an Object.prototype key ("constructor" loaded as proto 0)', () => {
+    for (const bad of ['constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const line = good[0].replace('"proto":"tcp"', `"proto":${JSON.stringify(bad)}`);
+      const e = refusal(() => loadTableFile(write('proto.jsonl', `${line}\n`)));
+      expect(e.message).toMatch(/proto\.jsonl line 1: field 'proto': expected a protocol name or number 0-255/);
+    }
+    expect(loadTableFile(write('proto.jsonl', `${good[0].replace('"proto":"tcp"', '"proto":"UDP"')}\n`)).count).toBe(1);
+  });
+
   it('a 50 MB field is not echoed into the error', () => {
     const huge = 'x'.repeat(50 * 1024 * 1024);
     for (const line of [good[0].replace('"igb1"', JSON.stringify(huge)), good[0].replace('"af":"inet"', `"af":${JSON.stringify(huge)}`),

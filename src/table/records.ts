@@ -50,7 +50,9 @@ export function protoName(p: number): string | number {
 export function parseProto(p: string | number): number | undefined {
   if (typeof p === 'number') return Number.isInteger(p) && p >= 0 && p <= 255 ? p : undefined;
   if (/^\d+$/.test(p)) return parseProto(Number(p));
-  return PROTO_NUMBERS[p.toLowerCase()];
+  const name = p.toLowerCase();
+  // Own keys only: 'constructor' is a key of every plain object, not a protocol.
+  return Object.hasOwn(PROTO_NUMBERS, name) ? PROTO_NUMBERS[name] : undefined;
 }
 
 export const RT_NAMES: Record<number, string> = { 2: 'route-to', 3: 'dup-to', 4: 'reply-to' };
