@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openTable } from '../src/index.js';
+import { createSimKernel, openTable, SIM_VERSIONS } from '../src/index.js';
+import { simPersonality } from '../src/backends/sim.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/statekill.js');
@@ -68,6 +69,22 @@ describe('statekill with no command, --version, --help', () => {
     const r = await cli('kill', '--sim', TWO_TIER, '--gateway', '198.51.100.1', '--dry-run', '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).dryRun).toBe(true);
+  });
+});
+
+describe('demo --sim-version', () => {
+  it('takes every personality the table commands take, and runs that one (15 is 15 without COMPAT_FREEBSD14)', async () => {
+    for (const v of SIM_VERSIONS) {
+      const r = await cli('demo', '--states', '2000', '--no-compare', '--sim-version', v);
+      expect(r.code, `${v}: ${r.stderr}`).toBe(0);
+      const t = await openTable({ sim: createSimKernel({ ...simPersonality(v), generate: { states: 10 } }) });
+      const target = t.describe().target;
+      await t.close();
+      expect(r.stdout, v).toContain(`target:      ${target}\n`);
+    }
+    const bad = await cli('demo', '--sim-version', '16');
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
   });
 });
 
