@@ -152,6 +152,20 @@ describe('the README and docs/ show only options their command has', () => {
     }
   });
 
+  it('the hook scripts call statekill only with options its commands have', async () => {
+    const scripts = ['opnsense-monitor.sh', 'opnsense-carp.sh', 'pfsense-pf-plugin.sh', 'mwan3/16-statekill'];
+    let calls = 0;
+    for (const f of scripts) {
+      for (const m of readFileSync(join(ROOT, 'src/hooks', f), 'utf8').matchAll(/"\$STATEKILL" ([a-z]+)(.*)$/gm)) {
+        const options = (await helpOf([m[1]])).stdout;
+        for (const o of m[2].matchAll(/(?<![\w-])(--[a-z][\w-]*)/g))
+          expect(options, `src/hooks/${f}: statekill ${m[1]} ${o[1]}`).toMatch(new RegExp(`(^|[ ,])${o[1]}([ ,]|$)`, 'm'));
+        calls++;
+      }
+    }
+    expect(calls).toBe(scripts.length);
+  });
+
   it('the extraction sees synopses, joined continuation lines and commands inside longer spans', () => {
     const found = docCommandLines([
       '```', '$ statekill event --gateway WAN1 \\', '    --no-wait', '```',
