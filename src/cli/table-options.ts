@@ -57,7 +57,6 @@ export function addTableOptions(cmd: Command): Command {
     .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel (14.0 = 14.0-RELEASE)').choices([...SIM_VERSIONS]).default('14'))
     .option('--sim-quirk <quirk>', `a real kernel's defect for the simulated kernel: ${SIM_QUIRKS.join(', ')}; repeatable`, collect)
     .addOption(new Option('--sim-format <fmt>', 'format of --sim FILE (default: detected)').choices(['jsonl', 'pf-export', 'pf-1301']))
-    .option('--sim-save <file>', 'after the command, write the simulated table (JSON Lines) to this file')
     .addOption(new Option('--backend <kind>', 'kernel interface').choices(['pf', 'conntrack']).default('pf'))
     .addOption(new Option('--transport <t>', "pf kernel interface: ioctl, netlink (FreeBSD 14+), or auto (ioctl reads where they exist)").choices(['auto', 'ioctl', 'netlink']).default('auto'))
     .option('--netns <name>', 'conntrack: network namespace (a name under /run/netns or a path)')
@@ -215,6 +214,11 @@ export function ruleLabelsOf(table: StateTable): Map<number, string[]> | undefin
   } catch {
     return undefined; // states are still listed and saved, without labels
   }
+}
+
+/** kill's --sim-save (the only command that changes the table): the option itself. */
+export function addSimSaveOption(cmd: Command): Command {
+  return cmd.option('--sim-save <file>', 'after the kill, write the simulated table it left (JSON Lines) to this file');
 }
 
 /** --sim-save: the simulated kernel lives only in this process, so keep what the command left. */
