@@ -35,8 +35,9 @@ export type StatekillErrorCode =
 export class StatekillError extends Error {
   readonly errno: number;
   readonly code: StatekillErrorCode;
-  /** ABORT_ERR during a kill: the partial report (what was killed before the abort). */
-  report?: ExecuteResult;
+  /** ABORT_ERR during a kill: the partial report (what was killed before the abort). Declared, not
+   * initialised: every other error would carry `report: undefined` as an own property. */
+  declare report?: ExecuteResult;
 
   constructor(message: string, errno = 0, code: StatekillErrorCode = 'E_BAD_INPUT') {
     super(message);

@@ -176,3 +176,21 @@ describe('item 17: --sim must be a regular file of sane size', () => {
     await badInput(['list', '--sim', TMP], /is a directory/);
   });
 });
+
+describe('options of one table source are refused with another, not ignored', () => {
+  it('--sim-version and --sim-format without --sim: on a box with /dev/pf the command would run on the real kernel', async () => {
+    await badInput(['kill', '--gateway', '198.51.100.1', '--sim-version', '12', '--dry-run'], /--sim-version needs --sim/);
+    await badInput(['list', '--sim-format', 'jsonl'], /--sim-format needs --sim/);
+    await badInput(['kill', '--backend', 'conntrack', '--mark', '0x100/0xff00', '--sim-version', '14', '--dry-run'], /--sim-version needs --sim/);
+    await badInput(['doctor', '--sim-version', '15'], /--sim-version needs --sim/);
+    await badInput(['selftest', '--sim-format', 'pf-export'], /--sim-format needs --sim/);
+  });
+  it('--transport on the conntrack backend (pf\'s kernel interface)', async () => {
+    await badInput(['kill', '--backend', 'conntrack', '--mark', '0x100/0xff00', '--transport', 'netlink', '--dry-run'], /--transport applies to pf/);
+  });
+  it('the defaults still apply: --sim alone is version 14 over auto transport', async () => {
+    const r = await cli('stats', '--sim', SMALL);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^target: simulated pf \(FreeBSD 14\)\npaths:  read DIOCGETSTATESV2/);
+  });
+});

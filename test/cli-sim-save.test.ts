@@ -1,6 +1,6 @@
 /** `kill --sim-save`: what a simulated kill left behind, read back by a later command; closed pipes. */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +29,16 @@ describe('kill --sim-save', () => {
     expect(ids(readFileSync(after, 'utf8'))).toEqual(['03', '04', '06', '07', '08']);
     const l = await cli('list', '--sim', after, '--json');
     expect(ids(l.stdout)).toEqual(['03', '04', '06', '07', '08']);
+  });
+  it('is kill\'s alone: list, stats and save (which change nothing) refuse it rather than accept it and write nothing', async () => {
+    const file = join(TMP, 'never.jsonl');
+    for (const args of [['list'], ['stats'], ['save', join(TMP, 'copy.jsonl')]]) {
+      const r = await cli(...args, '--sim', TABLE, '--sim-save', file);
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stderr).toMatch(/unknown option '--sim-save'/);
+      expect(existsSync(file)).toBe(false);
+      expect((await cli(args[0], '--help')).stdout).not.toContain('--sim-save');
+    }
   });
   it('without --sim it is bad input and nothing runs', async () => {
     const r = await cli('kill', '--gateway', '198.51.100.1', '--sim-save', join(TMP, 'x.jsonl'));

@@ -3,11 +3,12 @@
  * format (the state column from the records' peers), `stats` protocol names.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openTable } from '../src/index.js';
+import { createSimKernel, openTable, SIM_VERSIONS } from '../src/index.js';
+import { simPersonality } from '../src/backends/sim.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/statekill.js');
@@ -68,6 +69,132 @@ describe('statekill with no command, --version, --help', () => {
     const r = await cli('kill', '--sim', TWO_TIER, '--gateway', '198.51.100.1', '--dry-run', '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).dryRun).toBe(true);
+  });
+});
+
+/**
+ * Every `statekill ...` command line the README and docs/ show, in code blocks (continuation lines
+ * joined) and in inline code spans (also inside a longer line, e.g. a hook's `daemon -f statekill
+ * event ...`). Returns [command words, the rest of the line].
+ */
+const COMMANDS = ['kill', 'list', 'stats', 'save', 'demo', 'doctor', 'selftest', 'event', 'watch', 'hook'];
+export function docCommandLines(text: string): { line: string; command: string[] }[] {
+  const lines: string[] = [];
+  let inBlock = false;
+  let cur: string | undefined;
+  const prose: string[] = [];
+  const flush = () => { if (cur !== undefined) lines.push(cur); cur = undefined; };
+  for (const raw of text.split('\n')) {
+    if (/^\s*```/.test(raw)) { inBlock = !inBlock; flush(); continue; }
+    if (!inBlock) { prose.push(raw); continue; }
+    const m = /^(?:\$ )?(statekill .*)$/.exec(raw);
+    if (m) { flush(); cur = m[1]; } else if (cur !== undefined && /^\s+\S/.test(raw)) cur += ` ${raw.trim()}`; else flush();
+  }
+  flush();
+  // Inline code may wrap onto the next line; `\|` is a pipe inside a table.
+  for (const span of prose.join('\n').matchAll(/`([^`]+)`/g)) {
+    const m = /\bstatekill ((?:[a-z]+)\b.*)$/s.exec(span[1].replace(/\s*\n\s*/g, ' '));
+    if (m) lines.push(`statekill ${m[1]}`);
+  }
+  const out: { line: string; command: string[] }[] = [];
+  for (const raw of lines) {
+    const line = raw.replace(/\\\|/g, '|').replace(/ \\ /g, ' ');
+    const words = line.split(/\s+/);
+    const first = words[1] ?? '';
+    if (first.startsWith('-')) { out.push({ line, command: [] }); continue; }
+    for (const c of first.split('|')) {
+      if (!COMMANDS.includes(c)) continue;
+      if (c !== 'hook') { out.push({ line, command: [c] }); continue; }
+      for (const sub of (words[2] ?? '').split('|')) if (['install', 'uninstall', 'status'].includes(sub)) out.push({ line, command: [c, sub] });
+    }
+  }
+  return out;
+}
+
+describe('the README and docs/ show only options their command has', () => {
+  const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const helps = new Map<string, Promise<{ code: number; stdout: string }>>();
+  const helpOf = (command: string[]) => {
+    const key = command.join(' ');
+    if (!helps.has(key)) helps.set(key, cli(...command, '--help'));
+    return helps.get(key)!;
+  };
+
+  it('every --option of every statekill command line in README.md and docs/*.md is in that command\'s --help', async () => {
+    let checked = 0;
+    for (const doc of DOCS) {
+      for (const { line, command } of docCommandLines(readFileSync(join(ROOT, doc), 'utf8'))) {
+        const key = command.join(' ');
+        const r = await helpOf(command);
+        expect(r.code, `${key} --help`).toBe(0);
+        const options = r.stdout;
+        for (const m of line.matchAll(/(?<![\w-])(-{1,2}[a-zA-Z][\w-]*)/g)) {
+          const flag = m[1];
+          expect(options, `${doc}: ${line}\n  ${flag} is not an option of 'statekill ${key}'`).toMatch(new RegExp(`(^|[ ,])${flag}([ ,]|$)`, 'm'));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(50); // the extraction found the synopses, not nothing
+  });
+
+  it('every --option anywhere in README.md and docs/*.md is statekill\'s, or the benchmark\'s or prebuild script\'s that the docs name', async () => {
+    const commands = [['kill'], ['list'], ['stats'], ['save'], ['demo'], ['doctor'], ['event'], ['watch'], ['hook', 'install'], ['hook', 'uninstall'], ['hook', 'status'], []];
+    const all = (await Promise.all(commands.map(helpOf))).map((r) => r.stdout).join('\n');
+    const scripts = ['bench/run.mjs', 'bench/netlink-vs-ioctl.mjs', 'scripts/prebuild.mjs'].map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
+    for (const doc of DOCS) {
+      for (const m of readFileSync(join(ROOT, doc), 'utf8').matchAll(/(?<![\w-])(--[a-z][\w-]*)/g)) {
+        const flag = m[1];
+        if (flag === '--opt') continue; // "--opt=value": the form, not an option
+        if (new RegExp(`(^|[ ,])${flag}([ ,]|$)`, 'm').test(all)) continue;
+        expect(scripts, `${doc}: ${flag} is no statekill option, and no bench/ or prebuild script takes it`).toContain(`'${flag}'`);
+      }
+    }
+  });
+
+  it('the hook scripts call statekill only with options its commands have', async () => {
+    const scripts = ['opnsense-monitor.sh', 'opnsense-carp.sh', 'pfsense-pf-plugin.sh', 'mwan3/16-statekill'];
+    let calls = 0;
+    for (const f of scripts) {
+      for (const m of readFileSync(join(ROOT, 'src/hooks', f), 'utf8').matchAll(/"\$STATEKILL" ([a-z]+)(.*)$/gm)) {
+        const options = (await helpOf([m[1]])).stdout;
+        for (const o of m[2].matchAll(/(?<![\w-])(--[a-z][\w-]*)/g))
+          expect(options, `src/hooks/${f}: statekill ${m[1]} ${o[1]}`).toMatch(new RegExp(`(^|[ ,])${o[1]}([ ,]|$)`, 'm'));
+        calls++;
+      }
+    }
+    expect(calls).toBe(scripts.length);
+  });
+
+  it('the extraction sees synopses, joined continuation lines and commands inside longer spans', () => {
+    const found = docCommandLines([
+      '```', '$ statekill event --gateway WAN1 \\', '    --no-wait', '```',
+      'runs `daemon -f statekill event --config=x`; `statekill hook install\\|status opnsense`, `statekill doctor [--device PATH',
+      '[--json]`',
+    ].join('\n'));
+    expect(found).toEqual([
+      { line: 'statekill event --gateway WAN1 --no-wait', command: ['event'] },
+      { line: 'statekill event --config=x', command: ['event'] },
+      { line: 'statekill hook install|status opnsense', command: ['hook', 'install'] },
+      { line: 'statekill hook install|status opnsense', command: ['hook', 'status'] },
+      { line: 'statekill doctor [--device PATH [--json]', command: ['doctor'] },
+    ]);
+  });
+});
+
+describe('demo --sim-version', () => {
+  it('takes every personality the table commands take, and runs that one (15 is 15 without COMPAT_FREEBSD14)', async () => {
+    for (const v of SIM_VERSIONS) {
+      const r = await cli('demo', '--states', '2000', '--no-compare', '--sim-version', v);
+      expect(r.code, `${v}: ${r.stderr}`).toBe(0);
+      const t = await openTable({ sim: createSimKernel({ ...simPersonality(v), generate: { states: 10 } }) });
+      const target = t.describe().target;
+      await t.close();
+      expect(r.stdout, v).toContain(`target:      ${target}\n`);
+    }
+    const bad = await cli('demo', '--sim-version', '16');
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
   });
 });
 

@@ -86,13 +86,18 @@ describe('policy config', () => {
     [{ gateways: [gw()], carp: { vhid: 300 } }, 'config: carp.vhid: expected a VHID 1-255'],
     [{ gateways: [gw()], holdDownSeconds: -1 }, 'config: holdDownSeconds: expected seconds >= 0'],
     // pf rule numbers are 32 bits: 2^32+10 would wrap to rule 10 (#10 item 21).
-    [{ gateways: [gw({ failbackRules: [4294967306] })] }, 'config: gateways[0].failbackRules[0]: expected a rule number 0-4294967295'],
-    [{ gateways: [gw()], groups: [{ name: 'G', failbackRules: [2 ** 32], members: [{ gateway: 'WAN1', tier: 1 }] }] }, 'config: groups[0].failbackRules[0]: expected a rule number 0-4294967295'],
+    [{ gateways: [gw({ failbackRules: [4294967306] })] }, 'config: gateways[0].failbackRules[0]: expected a rule number 0-4294967294'],
+    [{ gateways: [gw()], groups: [{ name: 'G', failbackRules: [2 ** 32], members: [{ gateway: 'WAN1', tier: 1 }] }] }, 'config: groups[0].failbackRules[0]: expected a rule number 0-4294967294'],
+    // 0xffffffff is pf's "no rule": the engine refuses it, so a config taking it made a failback kill
+    // that failed at every event and stayed pending for ever.
+    [{ gateways: [gw({ failbackRules: [4294967295] })] }, 'config: gateways[0].failbackRules[0]: expected a rule number 0-4294967294'],
     // setTimeout turns anything above 2^31-1 ms into 1 ms: a busy loop (#10 item 20).
     [{ gateways: [gw()], watch: { intervalMs: 2 ** 31 } }, 'config: watch.intervalMs: expected milliseconds 1-2147483647'],
     [{ gateways: [gw({ address: { inet: '2001:db8::1' } })] }, "config: gateways[0].address.inet: '2001:db8::1' is not an IPv4 address"],
     [{ gateways: [gw()], log: { facility: 'kern' } }, 'config: log.facility: expected one of daemon, user, local0, local1, local2, local3, local4, local5, local6, local7'],
-    [{ gateways: [gw()], groups: [{ name: 'G', failbackLabels: ['x'.repeat(64)], members: [{ gateway: 'WAN1', tier: 1 }] }] }, 'config: groups[0].failbackLabels[0]: expected a rule label of at most 63 characters'],
+    [{ gateways: [gw()], groups: [{ name: 'G', failbackLabels: ['x'.repeat(64)], members: [{ gateway: 'WAN1', tier: 1 }] }] }, 'config: groups[0].failbackLabels[0]: expected a rule label of at most 63 bytes'],
+    // pf counts bytes (PF_RULE_LABEL_SIZE), as the engine's --label check does: 32 'é' are 64 bytes.
+    [{ gateways: [gw()], groups: [{ name: 'G', failbackLabels: ['é'.repeat(32)], members: [{ gateway: 'WAN1', tier: 1 }] }] }, 'config: groups[0].failbackLabels[0]: expected a rule label of at most 63 bytes'],
   ])('rejects %j with one message naming the key path', (doc, message) => {
     expect(errorOf(doc)).toBe(message);
   });

@@ -57,6 +57,20 @@ describe('statekill event', () => {
     expect(none.err).toMatch(/^warn: no state kill for gateway WAN1: no status data \(no dpinger socket for gateway WAN1 in \/var\/run\) and none is remembered\n$/);
   });
 
+  it('where the states are is one of --sim, --device, --backend conntrack: a second one is refused, not ignored', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'sk-ev-')), 'state.json');
+    const event = ['--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', CONFIG, '--state', state, '--no-wait'];
+    // --backend conntrack was dropped for the --sim table: a pf kill, with a config conntrack refuses.
+    for (const [extra, err] of [
+      [['--sim', FIXTURE, '--backend', 'conntrack'], 'statekill: --sim is a pf table; --backend conntrack reads the running kernel\n'],
+      [['--sim', FIXTURE, '--device', '/dev/pf'], 'statekill: --sim and --device exclude each other\n'],
+      [['--backend', 'conntrack', '--device', '/dev/pf'], 'statekill: --device is pf\'s; --backend conntrack reads the running kernel\n'],
+    ] as const) {
+      expect(await run([...event, ...extra])).toEqual({ code: 2, out: '', err });
+      expect(await runCli(['watch', '--config', CONFIG, ...extra])).toEqual({ code: 2, out: '', err });
+    }
+  });
+
   it('a kill that fails exits 1', async () => {
     const state = join(mkdtempSync(join(tmpdir(), 'sk-ev-')), 'state.json');
     const r = await run(['--gateway', 'WAN1', '--status', 'down', '--gateway-status', 'WAN2=up', '--config', CONFIG, '--device', '/nonexistent/pf', '--state', state, '--no-wait']);

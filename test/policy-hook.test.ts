@@ -98,6 +98,9 @@ describe('hook install/uninstall/status', () => {
     const forced = await run(['hook', 'install', 'opnsense', '--root', f.root, '--doctor', '--force']);
     expect(forced.out.split('\n')[0]).toBe('warning: statekill doctor failed on this box (exit 1): read: 3 states read, the kernel counts 900');
     expect((await run(['hook', 'install', 'mwan3', '--root', f.root, '--doctor'])).code).toBe(0);
+    // The mwan3 hook passes no config: its status checks the binary alone and says so.
+    expect((await run(['hook', 'status', 'mwan3', '--root', f.root])).out)
+      .toBe(`${join(f.root, MWAN3)}: installed (mode 755), runs /usr/local/bin/statekill: binary OK\n`);
     exe(bin, '#!/bin/sh\n[ "$1" = doctor ] && echo \'{"ok":true,"reasons":[]}\'\nexit 0\n');
     expect((await run(['hook', 'install', 'opnsense', '--root', f.root, '--doctor'])).code).toBe(0);
   });

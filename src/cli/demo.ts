@@ -3,11 +3,11 @@
  * kernel, kills one gateway's states (and their partners), and, on an identical table, times
  * what pfctl -Fs does (flush everything) for comparison.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { badInput } from '../errors.js';
 import { parseCidr } from '../engine/addr.js';
 import { openTable } from '../engine/table.js';
-import { createSimKernel } from '../backends/sim.js';
+import { createSimKernel, SIM_VERSIONS, simPersonality } from '../backends/sim.js';
 import { PfBackend } from '../backends/pf.js';
 import { reportJson, reportText } from './report.js';
 import { ExitCode, EXIT_KILL_FAILED } from './main.js';
@@ -30,18 +30,18 @@ export function register(program: Command): void {
     .option('--seed <n>', 'generator seed (same seed, same table)', '1')
     .option('--gateway <addr>', 'the failed gateway (repeatable; default GW_WAN1 198.51.100.1)', (v: string, p: string[] = []) => [...p, v])
     .option('--workers <n>', 'selection worker threads (0 = inline)')
-    .option('--sim-version <n>', 'FreeBSD personality of the simulated kernel (12, 13, 14, 15)', '14')
+    // The same personalities as every table command (README, "The simulated pf kernel").
+    .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel (14.0 = 14.0-RELEASE)').choices([...SIM_VERSIONS]).default('14'))
     .option('--no-compare', 'skip timing flush-all on an identical table')
     .option('--json', 'print the kill report as JSON (see README)')
     .action(async (o: DemoOpts) => {
-      const states = Number(o.states), seed = Number(o.seed), version = Number(o.simVersion);
+      const states = Number(o.states), seed = Number(o.seed);
       if (!Number.isInteger(states) || states < 0 || states > 50_000_000) throw badInput(`--states: expected 0..50000000, got '${o.states}'`);
       if (!Number.isInteger(seed)) throw badInput(`--seed: expected an integer, got '${o.seed}'`);
-      if (![12, 13, 14, 15].includes(version)) throw badInput('--sim-version: expected 12, 13, 14 or 15');
       const workers = o.workers === undefined ? undefined : Number(o.workers);
       if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0 && workers <= 64)) throw badInput('--workers: expected 0..64');
       const gateways = (o.gateway ?? ['198.51.100.1']).map((g) => parseCidr(g, '--gateway'));
-      const spec = { version: version as 14, compat14: true, generate: { states, seed } };
+      const spec = { ...simPersonality(o.simVersion), generate: { states, seed } };
 
       let t = performance.now();
       const sim = createSimKernel(spec);

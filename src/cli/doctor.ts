@@ -15,7 +15,7 @@ export const EXIT_DOCTOR_FAILED = 1;
 interface DoctorOpts {
   device?: string;
   sim?: string;
-  simVersion: string;
+  simVersion?: string;
   simQuirk?: string[];
   simFormat?: TableFormat;
   transport: 'auto' | 'ioctl' | 'netlink';
@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .description('check, read-only, that this pf kernel behaves as statekill expects (exit 1 names what is off)')
     .option('--device <path>', 'pf device (default /dev/pf)')
     .option('--sim <file>', 'check the simulated pf kernel loaded with this table instead')
-    .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel').choices([...SIM_VERSIONS]).default('14'))
+    .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel (default 14)').choices([...SIM_VERSIONS]))
     .option('--sim-quirk <quirk>', `a real kernel's defect for the simulated kernel: ${SIM_QUIRKS.join(', ')}; repeatable`, collect)
     .addOption(new Option('--sim-format <fmt>', 'format of --sim FILE (default: detected)').choices(['jsonl', 'pf-export', 'pf-1301']))
     .addOption(new Option('--transport <t>', 'pf kernel interface to check').choices(['auto', 'ioctl', 'netlink']).default('auto'))
@@ -60,10 +60,12 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object: { ok, probe, checks, reasons }')
     .action(async (o: DoctorOpts) => {
       if (o.sim && o.device) throw badInput('--sim and --device exclude each other');
-      if (o.simQuirk && !o.sim) throw badInput('--sim-quirk needs --sim');
+      // A simulator option without --sim would check the real /dev/pf: refused, as the table commands do.
+      for (const [v, flag] of [[o.simVersion, '--sim-version'], [o.simFormat, '--sim-format'], [o.simQuirk, '--sim-quirk']] as const)
+        if (v !== undefined && !o.sim) throw badInput(`${flag} needs --sim`);
       if (!/^\d+$/.test(o.sample) || Number(o.sample) < 1 || Number(o.sample) > 10_000_000)
         throw badInput(`--sample: expected 1-10000000, got '${o.sample}'`);
-      const sim = o.sim ? createSimKernel({ file: o.sim, format: o.simFormat, ...simPersonality(o.simVersion, o.simQuirk) }) : undefined;
+      const sim = o.sim ? createSimKernel({ file: o.sim, format: o.simFormat, ...simPersonality(o.simVersion ?? '14', o.simQuirk) }) : undefined;
       const r = await runDoctor({ sim, device: o.device, transport: o.transport, sample: Number(o.sample) });
       process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : reportText(r));
       if (!r.ok) {

@@ -83,7 +83,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'policy config (YAML or JSON)', DEFAULT_CONFIG)
     .option('--state <file>', 'policy memory file (default: the config stateFile)')
     .option('--sim <file>', 'kill in a simulated pf table (JSON Lines) instead of the kernel')
-    .option('--device <path>', 'pf device', '/dev/pf')
+    .option('--device <path>', 'pf device (default /dev/pf)')
     .option('--backend <name>', 'conntrack for Linux')
     .option('--dry-run', 'decide and plan, kill nothing, write no memory')
     .option('--json', 'print decisions and report counts as JSON (lines go to stderr)')

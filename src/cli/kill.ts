@@ -4,7 +4,7 @@ import { badInput, isStatekillError } from '../errors.js';
 import type { ConntrackBackend } from '../backends/conntrack.js';
 import type { Selection } from '../engine/types.js';
 import { ExitCode, EXIT_KILL_FAILED } from './main.js';
-import { addSelectOptions, addTableOptions, checkTableOpts, checkedSelection, openTableFrom, saveSimAfter, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
+import { addSelectOptions, addSimSaveOption, addTableOptions, checkTableOpts, checkedSelection, openTableFrom, saveSimAfter, workersFrom, type SelectOpts, type TableOpts } from './table-options.js';
 import { killJson, reportJson, reportText, type Interrupted } from './report.js';
 import { interruptExitCode, isInterrupt, withInterrupts } from './interrupt.js';
 import type { ExecuteResult } from '../engine/execute.js';
@@ -24,6 +24,7 @@ interface KillOpts extends TableOpts, SelectOpts {
 export function register(program: Command): void {
   const cmd = program.command('kill').description("kill the selected states and their opposite-direction partners, nothing else");
   addTableOptions(cmd);
+  addSimSaveOption(cmd);
   addSelectOptions(cmd);
   cmd
     .option('--kill-ambiguous', 'also kill partners that are not unique (reported, not killed, by default)')

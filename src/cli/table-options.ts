@@ -54,12 +54,11 @@ export function addTableOptions(cmd: Command): Command {
   return cmd
     .option('--device <path>', 'pf device (default /dev/pf)')
     .option('--sim <file>', 'run against the simulated pf kernel loaded with this table (JSON Lines or a raw dump)')
-    .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel (14.0 = 14.0-RELEASE)').choices([...SIM_VERSIONS]).default('14'))
+    .addOption(new Option('--sim-version <n>', 'FreeBSD personality of the simulated kernel (14.0 = 14.0-RELEASE; default 14)').choices([...SIM_VERSIONS]))
     .option('--sim-quirk <quirk>', `a real kernel's defect for the simulated kernel: ${SIM_QUIRKS.join(', ')}; repeatable`, collect)
     .addOption(new Option('--sim-format <fmt>', 'format of --sim FILE (default: detected)').choices(['jsonl', 'pf-export', 'pf-1301']))
-    .option('--sim-save <file>', 'after the command, write the simulated table (JSON Lines) to this file')
     .addOption(new Option('--backend <kind>', 'kernel interface').choices(['pf', 'conntrack']).default('pf'))
-    .addOption(new Option('--transport <t>', "pf kernel interface: ioctl, netlink (FreeBSD 14+), or auto (ioctl reads where they exist)").choices(['auto', 'ioctl', 'netlink']).default('auto'))
+    .addOption(new Option('--transport <t>', "pf kernel interface: ioctl, netlink (FreeBSD 14+), or auto (ioctl reads where they exist; the default)").choices(['auto', 'ioctl', 'netlink']))
     .option('--netns <name>', 'conntrack: network namespace (a name under /run/netns or a path)')
     .option('--workers <n>', 'selection worker threads (0 = inline; default: inline below 4M states)');
 }
@@ -169,6 +168,12 @@ export function checkTableOpts(o: TableOpts): void {
   nonEmpty(o.sim, '--sim');
   nonEmpty(o.simSave, '--sim-save');
   nonEmpty(o.netns, '--netns');
+  // No defaults on these options, so a given one is known: one that does not apply to the table's
+  // source is refused, never ignored (--sim-version without --sim would run on the real /dev/pf).
+  if (o.sim === undefined)
+    for (const [v, flag] of [[o.simVersion, '--sim-version'], [o.simFormat, '--sim-format'], [o.simQuirk, '--sim-quirk']] as const)
+      if (v !== undefined) throw badInput(`${flag} needs --sim`);
+  if (o.backend === 'conntrack' && o.transport !== undefined) throw badInput('--transport applies to pf (the conntrack backend has one kernel interface)');
   if (o.simSave !== undefined) {
     if (o.sim === undefined) throw badInput('--sim-save needs --sim');
     checkWritable(o.simSave, '--sim-save');
@@ -217,6 +222,11 @@ export function ruleLabelsOf(table: StateTable): Map<number, string[]> | undefin
   }
 }
 
+/** kill's --sim-save (the only command that changes the table): the option itself. */
+export function addSimSaveOption(cmd: Command): Command {
+  return cmd.option('--sim-save <file>', 'after the kill, write the simulated table it left (JSON Lines) to this file');
+}
+
 /** --sim-save: the simulated kernel lives only in this process, so keep what the command left. */
 export async function saveSimAfter(o: TableOpts, table: StateTable): Promise<void> {
   if (o.simSave === undefined) return;
@@ -261,7 +271,6 @@ export async function openTableFrom(o: TableOpts, sel?: Selection): Promise<Stat
     loadIntoSim(sim, t);
     return openTable({ sim, workers, transport });
   }
-  if (o.simQuirk) throw badInput('--sim-quirk needs --sim');
   try {
     return await openTable({ device: o.device ?? '/dev/pf', workers, transport });
   } catch (e) {

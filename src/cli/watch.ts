@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .description('daemon: read the gateways\' statuses from the firewall, apply the failover policy, kill through the engine')
     .option('--config <file>', 'policy config (YAML or JSON)', DEFAULT_CONFIG)
     .option('--sim <file>', 'kill in a simulated pf table (JSON Lines) instead of the kernel')
-    .option('--device <path>', 'pf device', '/dev/pf')
+    .option('--device <path>', 'pf device (default /dev/pf)')
     .option('--backend <name>', 'conntrack for Linux')
     .option('--dry-run', 'decide and plan, kill nothing')
     .option('--json-log', 'log pino JSON lines on stdout instead of text')

@@ -228,7 +228,7 @@ export function hookStatus(name: string, rootArg: string): { ok: boolean; lines:
     }
     const mode = (statSync(dest).mode & 0o777).toString(8);
     const problems = checkValues(t, root, v);
-    lines.push(`${dest}: installed (mode ${mode}), runs ${v.statekill}${t.usesConfig ? ` with config ${v.config}` : ''}: ${problems.length ? problems.join('; ') : 'binary and config OK'}`);
+    lines.push(`${dest}: installed (mode ${mode}), runs ${v.statekill}${t.usesConfig ? ` with config ${v.config}` : ''}: ${problems.length ? problems.join('; ') : t.usesConfig ? 'binary and config OK' : 'binary OK'}`);
     if (problems.length) ok = false;
   }
   for (const l of t.legacy ?? [])

@@ -8,6 +8,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import { parseCidr } from '../engine/addr.js';
+import { MAX_LABEL_BYTES } from '../engine/labels.js';
+import { MAX_RULE } from '../engine/validate.js';
 import type { Cidr } from '../engine/types.js';
 import { conntrackSelectorFrom, conntrackSelectorSchema, type ConntrackSelector } from './conntrack.js';
 
@@ -25,14 +27,18 @@ const name = () =>
   z.string({ error: 'expected a name' }).regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected a name of 1-64 letters, digits, _ . -' });
 const ifname = () =>
   z.string({ error: 'expected an interface name' }).regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: 'expected an interface name (1-15 characters)' });
-// pf rule numbers are u_int32: a larger number would wrap to another rule (#10 item 21).
+// pf rule numbers are u_int32: a larger number would wrap to another rule (#10 item 21), and
+// 0xffffffff is pf's "no rule". The engine's own range (validate.ts), so a config that loads never
+// makes a kill the engine refuses (that kill would stay pending and fail at every event).
+const RULE_RANGE = `expected a rule number 0-${MAX_RULE}`;
 const ruleList = () =>
-  z.array(z.int({ error: 'expected a rule number 0-4294967295' }).min(0, { error: 'expected a rule number 0-4294967295' }).max(0xffffffff, { error: 'expected a rule number 0-4294967295' }), {
+  z.array(z.int({ error: RULE_RANGE }).min(0, { error: RULE_RANGE }).max(MAX_RULE, { error: RULE_RANGE }), {
     error: 'expected a list of rule numbers',
   });
-/** pf rule labels: at most 63 bytes (PF_RULE_LABEL_SIZE 64 with the NUL). */
+/** pf rule labels: at most 63 bytes (PF_RULE_LABEL_SIZE 64 with the NUL), counted as the engine counts them. */
 const labelList = () =>
-  z.array(z.string({ error: 'expected a rule label' }).min(1, { error: 'expected a non-empty rule label' }).max(63, { error: 'expected a rule label of at most 63 characters' }), {
+  z.array(z.string({ error: 'expected a rule label' }).min(1, { error: 'expected a non-empty rule label' })
+    .refine((l) => Buffer.byteLength(l, 'utf8') <= MAX_LABEL_BYTES, { error: `expected a rule label of at most ${MAX_LABEL_BYTES} bytes` }), {
     error: 'expected a list of rule labels',
   });
 /** `dynamic`: the address is discovered from the firewall at event time (DHCP/PPPoE WANs). */

@@ -62,8 +62,13 @@ export function engineKiller(target: OpenOptions, o: EngineKillerOptions = {}): 
 
 /** --sim FILE / --device PATH / --backend conntrack, as the CLI commands take them. */
 export function tableTarget(opts: { sim?: string; device?: string; backend?: string }): OpenOptions {
+  if (opts.backend !== undefined && opts.backend !== 'pf' && opts.backend !== 'conntrack') throw badInput(`--backend: expected pf or conntrack, got '${opts.backend}'`);
+  // One source of states: a second one is refused, never silently dropped (a --backend conntrack
+  // next to --sim ran a pf kill on the table file).
+  if (opts.sim !== undefined && opts.backend === 'conntrack') throw badInput('--sim is a pf table; --backend conntrack reads the running kernel');
+  if (opts.sim !== undefined && opts.device !== undefined) throw badInput('--sim and --device exclude each other');
+  if (opts.backend === 'conntrack' && opts.device !== undefined) throw badInput("--device is pf's; --backend conntrack reads the running kernel");
   if (opts.sim) return { sim: { file: opts.sim } };
   if (opts.backend === 'conntrack') return { conntrack: true };
-  if (opts.backend !== undefined && opts.backend !== 'pf') throw badInput(`--backend: expected pf or conntrack, got '${opts.backend}'`);
   return { device: opts.device ?? '/dev/pf' };
 }

@@ -2,6 +2,7 @@
  * Field offsets of pf records in the kernel's own layouts (pf-abi.md 2.9 and 2.11) and a small
  * decoder. Hot paths (select, pair) read records in C++; this is for listing, JSON and tests.
  */
+import { badInput } from '../errors.js';
 import { formatAddr } from '../engine/addr.js';
 import type { RecordLayout } from '../engine/types.js';
 
@@ -35,7 +36,8 @@ export const S1301_OFFSETS: PfOffsets = {
 export function offsetsFor(layout: RecordLayout): PfOffsets {
   if (layout === 'pf-export') return EXPORT_OFFSETS;
   if (layout === 'pf-1301') return S1301_OFFSETS;
-  throw new Error(`not a pf layout: ${layout}`);
+  // Exported through decodeState/stateToJson: a conntrack ('ct') snapshot is the caller's input.
+  throw badInput(`not a pf record layout: ${String(layout)} (expected 'pf-export' or 'pf-1301')`);
 }
 
 const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'icmp6', 103: 'pim', 112: 'carp', 132: 'sctp' };
@@ -110,6 +112,8 @@ export const STATE_FLAGS_U16 = 272;
 
 export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayout): DecodedState {
   const o = offsetsFor(layout);
+  if (!Number.isInteger(index) || index < 0 || (index + 1) * o.stride > bytes.length)
+    throw badInput(`record ${index} is not in a buffer of ${Math.floor(bytes.length / o.stride)} ${layout} records`);
   const base = index * o.stride;
   const dv = new DataView(bytes.buffer, bytes.byteOffset + base, o.stride);
   const b = bytes.subarray(base, base + o.stride);

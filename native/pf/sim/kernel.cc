@@ -20,7 +20,7 @@ std::string Kernel::Name() const {
   std::string v = p_.major == 12 ? "12.x" : p_.major == 13 ? "13.1+" : p_.Is140() ? "14.0" : std::to_string(p_.major);
   std::string quirks;
   if (p_.afIntoProto) quirks += ", GETSTATES af-into-proto defect";
-  if (p_.dumpDropEvery) quirks += ", dump drops every " + std::to_string(p_.dumpDropEvery) + "th state";
+  if (p_.dumpDropEvery) quirks += ", dumps leave out 1 state in " + std::to_string(p_.dumpDropEvery);
   return "simulated pf (FreeBSD " + v + (p_.major >= 15 && p_.compat14 ? " with COMPAT_FREEBSD14" : "") + quirks + ")";
 }
 
