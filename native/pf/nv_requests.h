@@ -1,6 +1,6 @@
 // pf's nvlist request and reply shapes for DIOCKILLSTATESNV / DIOCCLRSTATESNV / DIOCGETSTATUSNV,
 // both sides: what libpfctl builds and parses (device layer) and what the kernel parses and builds
-// (simulated kernel). Shapes: ../shared/nvlist-vectors/FORMAT.md §9, pf-abi.md §4.5.
+// (simulated kernel). Shapes: test/fixtures/nvlist-vectors/FORMAT.md §9, pf-abi.md §4.5.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // FreeBSD libnv packed-nvlist codec, byte-compatible with nvlist_pack()/nvlist_unpack()
-// (format: ../shared/nvlist-vectors/FORMAT.md). Only what pf's *NV ioctls need, but every type
+// (format: test/fixtures/nvlist-vectors/FORMAT.md). Only what pf's *NV ioctls need, but every type
 // libnv can pack is accepted so real kernel replies never trip it.
 #pragma once
 #include <cstdint>

@@ -1,4 +1,4 @@
-// nv::List <-> the JS "content notation" of ../shared/nvlist-vectors/vectors.json:
+// nv::List <-> the JS "content notation" of test/fixtures/nvlist-vectors/vectors.json:
 // {type: 'nvlist', value: [[name, node], ...], flags?}, numbers as decimal strings, binary as hex.
 // Malformed content throws StatekillError(EINVAL) naming the path of the bad node.
 #pragma once
