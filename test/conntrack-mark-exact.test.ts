@@ -27,7 +27,7 @@ describe('mark selectors are exact or refused (no kernel)', () => {
   });
   it('ctSelect refuses mask 0 (it matches every entry), also beside other criteria', () => {
     expect(sel({ value: 0, mask: 0 })).toThrow(badInput);
-    expect(() => native.ctSelect(recs, 0, 64, [{ proto: 6, mark: { value: 0, mask: 0 } }], new Int32Array(64), new Uint32Array(64)))
+    expect(() => native.ctSelect(recs, 0, 64, [{ proto: 6, mark: { value: 0, mask: 0 } } as never], new Int32Array(64), new Uint32Array(64)))
       .toThrow(/mask 0 matches every entry/);
   });
   it('still selects an exact mark, including boundary values', () => {

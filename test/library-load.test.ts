@@ -41,7 +41,7 @@ describe('loading statekill', () => {
   });
 
   it('package.json exports: ".", "./policy" (and require/default conditions) point at built files', async () => {
-    const pkg = (await import('../package.json', { with: { type: 'json' } })).default as { exports: Record<string, Record<string, string>> };
+    const pkg = (await import('../package.json', { with: { type: 'json' } })).default as unknown as { exports: Record<string, Record<string, string>> };
     expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', require: './dist/require.cjs', default: './dist/index.js' });
     expect(pkg.exports['./policy']).toEqual({ types: './dist/policy/index.d.ts', default: './dist/policy/index.js' });
   });

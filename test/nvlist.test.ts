@@ -234,7 +234,7 @@ describe('kill/clear requests: libpfctl side builds the vectors from a KillFilte
 });
 
 describe('kill/clear requests: the kernel-side parse (pf_nvstate_kill_to_kstate_kill)', () => {
-  const zero = { type: 0, iflags: 0, addr: '00'.repeat(16), mask: '00'.repeat(16), port: [0, 0], neg: 0, port_op: 0 };
+  const zero = { type: 0, iflags: 0, addr: '00'.repeat(16), mask: '00'.repeat(16), port: [0, 0] as [number, number], neg: 0, port_op: 0 };
   const base = {
     id: '0000000000000000', creatorid: 0, direction: 0, af: 0, proto: 0,
     src: zero, dst: zero, rt_addr: zero, ifname: '', label: '', kill_match: false, nat: false,
@@ -328,8 +328,8 @@ describe('kill/clear requests: the kernel-side parse (pf_nvstate_kill_to_kstate_
   it('parse(build(filter)) == filter', () => {
     const filter = {
       ...base, id: '0123456789abcdef', creatorid: 0xfeedface, direction: 2, af: 28, proto: 6,
-      src: { ...zero, addr: 'fe80' + '00'.repeat(13) + '01', mask: 'ff'.repeat(8) + '00'.repeat(8), port: [0x5000, 0], neg: 1, port_op: 2 },
-      dst: { ...zero, type: 1, iflags: 3, port: [1, 2], port_op: 8 },
+      src: { ...zero, addr: 'fe80' + '00'.repeat(13) + '01', mask: 'ff'.repeat(8) + '00'.repeat(8), port: [0x5000, 0] as [number, number], neg: 1, port_op: 2 },
+      dst: { ...zero, type: 1, iflags: 3, port: [1, 2] as [number, number], port_op: 8 },
       rt_addr: { ...zero, addr: '20010db8000100000000000000000001', mask: 'ff'.repeat(16) },
       ifname: 'vtnet0', label: 'wan-gw', kill_match: true, nat: true,
     };
