@@ -254,3 +254,31 @@ describe('stats', () => {
     expect(json.byProto).toEqual({ 6: 7, 17: 2 });
   });
 });
+
+describe('kill options that cannot apply are refused, never ignored', () => {
+  it('conntrack: pairing and by-id options; --kernel-filter --progress; --kernel-rule-only --pair-rule/--progress (exit 2, nothing killed)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--backend', 'conntrack', '--mark', '0x100/0xff00', '--no-pair'], /^statekill: --no-pair: a pf option/],
+      [['--backend', 'conntrack', '--mark', '0x100/0xff00', '--pair-rule', 'kernel'], /^statekill: --pair-rule: a pf option/],
+      [['--backend', 'conntrack', '--mark', '0x100/0xff00', '--kill-ambiguous', '--by-id'], /^statekill: --kill-ambiguous, --by-id: pf options/],
+      [['--backend', 'conntrack', '--mark', '0x100/0xff00', '--kernel-filter', '--progress'], /^statekill: --progress: --kernel-filter/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli('kill', ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stdout).toBe('');
+    }
+    for (const [extra, message] of [[['--pair-rule', 'kernel'], /--pair-rule: --kernel-rule-only/], [['--progress'], /--progress: --kernel-rule-only/]] as const) {
+      const saved = join(TMP, `rule-only-${extra[0].slice(2)}.jsonl`);
+      const r = await cli('kill', '--sim', PORT_FORWARD, '--gateway', '198.51.100.1', '--kernel-rule-only', ...extra, '--sim-save', saved);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(readdirSync(TMP)).not.toContain(`rule-only-${extra[0].slice(2)}.jsonl`); // nothing ran, nothing saved
+    }
+    // What does apply still runs: pf's own rule without partners.
+    const ok = await cli('kill', '--sim', PORT_FORWARD, '--gateway', '198.51.100.1', '--kernel-rule-only', '--no-pair', '--json');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).killed).toBeGreaterThan(0);
+  });
+});

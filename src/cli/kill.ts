@@ -42,6 +42,7 @@ export function register(program: Command): void {
       checkTableOpts(o);
       const selection = checkedSelection(o, backend)!.selections[0];
       if (o.pairRule !== 'kernel' && o.pairRule !== 'kernel+stack') throw badInput(`--pair-rule: expected 'kernel' or 'kernel+stack'`);
+      refuseInapplicable(o, backend, (name) => cmd.getOptionValueSource(name) === 'cli');
       if (o.kernelFilter) return killByKernelFilter(o, selection);
       if (o.kernelRuleOnly) return killKernelRuleOnly(o, selection);
       const workers = workersFrom(o);
@@ -77,6 +78,26 @@ export function register(program: Command): void {
         await table.close();
       }
     });
+}
+
+/**
+ * Options that would be ignored where they cannot apply are refused instead (an admin who typed them
+ * expects them to act): a conntrack entry holds both directions, so there are no partners to pair
+ * and every delete goes by entry id; pf's own gateway kill pairs by pf's rule and has no batches.
+ */
+function refuseInapplicable(o: KillOpts, backend: string, given: (name: string) => boolean): void {
+  const flags: [boolean, string][] = [
+    [given('pair'), '--no-pair'], [given('pairRule'), '--pair-rule'], [!!o.killAmbiguous, '--kill-ambiguous'], [!!o.byId, '--by-id'],
+  ];
+  if (backend === 'conntrack') {
+    const used = flags.filter(([on]) => on).map(([, f]) => f);
+    if (used.length) throw badInput(`${used.join(', ')}: ${used.length > 1 ? 'pf options' : 'a pf option'} (a conntrack entry holds both directions: no partners, every delete by entry id)`);
+    if (o.kernelFilter && o.progress) throw badInput('--progress: --kernel-filter is one kernel request, with no batches to report');
+  }
+  if (o.kernelRuleOnly) {
+    if (given('pairRule')) throw badInput("--pair-rule: --kernel-rule-only pairs by pf's own rule (--no-pair turns pairing off)");
+    if (o.progress) throw badInput('--progress: --kernel-rule-only is one kernel request per gateway, with no batches to report');
+  }
 }
 
 /** --kernel-filter: the kernel walks its own table once; no snapshot, no per-entry list. */
