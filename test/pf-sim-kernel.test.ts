@@ -71,12 +71,13 @@ describe('probing: the paths each FreeBSD personality offers', () => {
     expect(out[0]).toBe(0);
     expect(sim.count()).toBe(7);
   });
-  it('a device path that does not exist: ENOENT, "pf is not loaded", no fallback', () => {
+  it('a device path that does not exist: ENOENT, no fallback; "pf is not loaded" only for /dev/pf (another path is a typo)', () => {
     let err: unknown;
     try { PfBackend.open('/nonexistent/pf'); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(StatekillError);
     expect(err).toMatchObject({ code: 'ENOENT', errno: 2 });
-    expect((err as Error).message).toMatch(/pf is not loaded/);
+    expect((err as Error).message).toMatch(/no such file \(check --device\)/);
+    expect((err as Error).message).not.toMatch(/kldload/);
   });
   it('a device that answers no pf ioctl is refused (E_NO_PF)', () => {
     expect(() => PfBackend.open('/dev/null')).toThrow(expect.objectContaining({ code: 'E_NO_PF' }));

@@ -50,8 +50,10 @@ std::unique_ptr<IoctlTarget> OpenRealDevice(const std::string& path) {
     int e = errno;
     if (e == EACCES || e == EPERM)
       throw DeviceError(e, "", "cannot open " + path + " read-write: permission denied (run as root)");
-    if (e == ENOENT || e == ENODEV || e == ENXIO)
+    // Only /dev/pf missing means pf is not loaded; another path is more likely a typo.
+    if ((e == ENOENT || e == ENODEV || e == ENXIO) && path == "/dev/pf")
       throw DeviceError(e, "", "cannot open " + path + ": pf is not loaded (no such device; kldload pf)");
+    if (e == ENOENT) throw DeviceError(e, "", "cannot open " + path + ": no such file (check --device)");
     throw DeviceError(e, "", "cannot open " + path + ": " + std::strerror(e));
   }
   return std::make_unique<RealDevice>(fd, path);
