@@ -28,7 +28,7 @@ import { present } from './compact-read.js';
 import { validateSelections } from './validate.js';
 import type { PairNative } from '../native/types-engine.js';
 import type { PfKillFilterArg } from '../native/types-pf.js';
-import { AF_INET, EXPORT_OFFSETS, PRIV } from '../table/records.js';
+import { AF_INET, EXPORT_OFFSETS, PRIV, PRIV_KEY_AF, PRIV_RT_AF } from '../table/records.js';
 import type { Backend, Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
 /** What pf's own rule pairs, per kill-list entry (from the pairing pass). */
@@ -215,9 +215,9 @@ export function crossFamilyNextHop(snap: Snapshot, filters: GatewayFilter[]): st
   };
   for (let i = 0, o = 0; i < snap.count; i++, o += R) {
     const flags = b[o + PRIV];
-    if (!(flags & 2)) continue;
+    if (!(flags & PRIV_RT_AF)) continue;
     const rtAf = b[o + PRIV + 1];
-    const wireAf = flags & 1 && b[o + PRIV + 2] ? b[o + PRIV + 2] : b[o + AF];
+    const wireAf = flags & PRIV_KEY_AF && b[o + PRIV + 2] ? b[o + PRIV + 2] : b[o + AF];
     if (!rtAf || rtAf === wireAf) continue;
     const rtLen = rtAf === AF_INET ? 4 : 16, wireLen = wireAf === AF_INET ? 4 : 16;
     let zero = true;

@@ -7,7 +7,7 @@ import { badInput } from '../errors.js';
 import { parseAddr } from '../engine/addr.js';
 import { show } from '../engine/show.js';
 import {
-  AF_INET, AF_INET6, EXPORT_OFFSETS as O, PF_IN, PF_OUT, PF_STATE_VERSION_14, RT_NAMES, STATE_FLAGS_U16, decodeState, parseProto, protoName,
+  AF_INET, AF_INET6, EXPORT_OFFSETS as O, PF_IN, PF_OUT, PF_STATE_VERSION_14, PRIV, PRIV_KEY_AF, PRIV_RT_AF, RT_NAMES, STATE_FLAGS_U16, decodeState, parseProto, protoName,
 } from './records.js';
 import type { RecordLayout } from '../engine/types.js';
 
@@ -26,8 +26,6 @@ export interface ParsedTable {
   ruleLabels: Map<number, string[]>;
 }
 
-// statekill's private bytes in pf_state_export.spare (native/pf/record_codec.h).
-const PRIV = 376, PRIV_KEY_AF = 0x01, PRIV_RT_AF = 0x02;
 const KEY_FIELDS = new Set(['addr', 'port', 'af', 'proto']);
 const famNumber = (f: 'inet' | 'inet6') => (f === 'inet' ? AF_INET : AF_INET6);
 

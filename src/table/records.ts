@@ -101,6 +101,8 @@ export interface DecodedState {
 
 /** statekill's private block in pf_state_export.spare (native/pf/record_codec.h kPrivOffset). */
 export const PRIV = 376;
+/** Its flags byte (at PRIV): each key's own family and proto at PRIV+2.. (af-to); the next hop's family at PRIV+1. */
+export const PRIV_KEY_AF = 0x01, PRIV_RT_AF = 0x02;
 /** 14.x export records carry the u16 state_flags at 272 (BE); older ones only its low byte. */
 function stateFlags(dv: DataView, b: Uint8Array, o: PfOffsets, layout: RecordLayout): number {
   if (layout === 'pf-export' && dv.getBigUint64(o.version, true) === PF_STATE_VERSION_14) return dv.getUint16(STATE_FLAGS_U16, false);
@@ -122,9 +124,9 @@ export function decodeState(bytes: Uint8Array, index: number, layout: RecordLayo
   // key's own family (af-to) and the next hop's (RFC 8950). Zero = the state's af.
   const priv = layout === 'pf-export' ? b[PRIV] : 0;
   const famOf = (v: number) => (v === AF_INET6 ? 'inet6' : v === AF_INET ? 'inet' : af);
-  const keyAf = (k: number) => (priv & 1 ? famOf(b[PRIV + 2 + 2 * k]) : af);
-  const rtAf = priv & 2 ? famOf(b[PRIV + 1]) : af;
-  const keyProto = (k: number) => (priv & 1 && b[PRIV + 2 + 2 * k] ? b[PRIV + 3 + 2 * k] : b[o.proto]);
+  const keyAf = (k: number) => (priv & PRIV_KEY_AF ? famOf(b[PRIV + 2 + 2 * k]) : af);
+  const rtAf = priv & PRIV_RT_AF ? famOf(b[PRIV + 1]) : af;
+  const keyProto = (k: number) => (priv & PRIV_KEY_AF && b[PRIV + 2 + 2 * k] ? b[PRIV + 3 + 2 * k] : b[o.proto]);
   const key = [0, 1].map((k) => {
     const ko = o.key + k * 36;
     const d: DecodedKey = {
