@@ -60,6 +60,9 @@ per.set('select (gateway), per record', [snap.count, 'record']);
 const sel = idx.slice(0, nsel), selMasks = masks.slice(0, nsel);
 bench.add('pair (kernel+stack), per record', () => native.pfPair(snap.bytes, stride, snap.count, sel, selMasks, true));
 per.set('pair (kernel+stack), per record', [snap.count, 'record']);
+// The same pass without the either-direction probe (plans with no selection pf's gateway kill could take).
+bench.add('pair (kernel+stack), no either-direction probe, per record', () => native.pfPair(snap.bytes, stride, snap.count, sel, selMasks, true, false));
+per.set('pair (kernel+stack), no either-direction probe, per record', [snap.count, 'record']);
 
 await bench.run();
 for (const task of bench.tasks) {

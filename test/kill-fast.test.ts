@@ -7,10 +7,11 @@
  */
 import { plannedStates } from '../src/engine/plan.js';
 import { readdirSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createSimKernel, decodeState, openTable, parseCidr, PfBackend, PfNetlinkBackend } from '../src/index.js';
 import type { Backend, PlanOptions, Selection, SimSource, StatekillError, StateTable } from '../src/index.js';
 import type { SimKernelHandle } from '../src/native/types-sim.js';
+import { native } from '../src/native/index.js';
 import { parseAddr, prefixMask } from '../src/engine/addr.js';
 import { GW1, GW1B, GW2, GW6, NAT1, NAT2, randomStates, recordsOf } from './pf-model.js';
 import { records, setNextHop } from './pf-records.js';
@@ -203,6 +204,32 @@ describe('where the fast path is not exact, the plan goes by id and says why', (
           await exact.close();
           await fast.close();
         }
+      }
+    }
+  });
+
+  it('the pair pass probes the other direction unless told not to; unprobed, its answer is "unknown" (all selections)', async () => {
+    const pfwd = { ...base, id: '0000000000000005', ifname: 'igb3', direction: 'in', key: [{ addr: ['1.1.1.1', NAT2], port: [443, 6000] }, outStack],
+      rt: 'reply-to', rt_addr: GW2, rt_ifname: 'igb3' };
+    const { bytes } = recordsOf([ambiguousOnGateway[0], pfwd]);
+    const pair = (off?: boolean) => native.pfPair(bytes, 384, 2, Int32Array.of(0), Uint32Array.of(1), true, off);
+    expect(pair().kernelOffDirectionMask).toBe(1); // 05 has 01's partner key with 01's own direction
+    expect(pair(true).kernelOffDirectionMask).toBe(1);
+    expect(pair(false).kernelOffDirectionMask).toBe(0xffffffff); // never read as "none found"
+    expect(pair(false).paired.indices).toEqual(pair(true).paired.indices); // the plan itself is unchanged
+    // A plan with no selection pf's gateway kill could take skips the probe, and still kills the same.
+    for (const t of TARGETS.filter((x) => x.fast)) {
+      const table = await openOn(t, simOf(t, { records: recordsOf([ambiguousOnGateway[0], pfwd]) }));
+      try {
+        const spy = vi.spyOn(native, 'pfPair');
+        const plan = await table.plan([{ interfaces: ['igb1'] }]);
+        expect(spy.mock.calls.at(-1)?.[6], t.name).toBe(false);
+        await table.plan([{ gateways: [g(GW1)] }]);
+        expect(spy.mock.calls.at(-1)?.[6], t.name).toBe(true);
+        spy.mockRestore();
+        expect(plan.counts.selected, t.name).toBe(1);
+      } finally {
+        await table.close();
       }
     }
   });

@@ -183,12 +183,14 @@ Napi::Value Ids(Napi::Env env, const engine::IdList& l) {
   return o;
 }
 
-// pfPair(records, stride, count, selected: Int32Array (ascending), masks: Uint32Array, alsoStackKey)
+// pfPair(records, stride, count, selected: Int32Array (ascending), masks: Uint32Array, alsoStackKey,
+//        offDirection = true)
 // -> { selectedIds, selectedCreatorids, paired: {indices, ids, creatorids}, ambiguous: {...},
 //      ambiguousSelected, selectedKernelMask, pairedKernelMask, kernelAmbiguous, kernelAmbiguousMask,
 //      kernelOffDirectionMask }
 // alsoStackKey: where pf's own rule finds no partner, retry with the other key (pf's `nat` rule),
 // which pairs port-forwards (rdr) whose inbound wire key never matches the inside state.
+// offDirection false skips the either-direction probe (kernelOffDirectionMask is then all ones).
 Napi::Value PfPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireArgs(info, 5, "pfPair");
@@ -206,7 +208,9 @@ Napi::Value PfPair(const Napi::CallbackInfo& info) {
     if (i > 0 && sel[i] <= sel[i - 1]) throw Error(env, EINVAL, "pfPair: selected indices must ascend", "E_BAD_INPUT");
   }
   bool alsoStack = info.Length() > 5 && info[5].ToBoolean();
-  engine::PairResult pr = engine::PairOpposite(base, o, count, sel, masks, ns, alsoStack);
+  // Probing is the default: only a caller that knows no gateway kill can use the answer skips it.
+  bool offDirection = info.Length() <= 6 || info[6].IsUndefined() || info[6].ToBoolean();
+  engine::PairResult pr = engine::PairOpposite(base, o, count, sel, masks, ns, alsoStack, offDirection);
   Napi::Object r = Napi::Object::New(env);
   r.Set("selectedIds", Copy<uint64_t, Napi::BigUint64Array>(env, pr.selectedId));
   r.Set("selectedCreatorids", Copy<uint32_t, Napi::Uint32Array>(env, pr.selectedCreator));

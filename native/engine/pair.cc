@@ -125,7 +125,7 @@ uint32_t CreatorOf(const uint8_t* rec, const pf::RecordOffsets& o) {
 }  // namespace
 
 PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t count, const int32_t* selected,
-                        const uint32_t* masks, size_t nsel, bool alsoStack) {
+                        const uint32_t* masks, size_t nsel, bool alsoStack, bool offDirection) {
   PairResult r;
   const size_t rules = alsoStack ? 2 : 1;
   WantTable table(nsel * rules);
@@ -219,7 +219,7 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
           block[n++] = Probe{h, ownKey, int32_t(i), dir, false};
         }
       }
-      if (table.WantsDirection(other)) {
+      if (offDirection && table.WantsDirection(other)) {
         pf::KeyCmp k;
         pf::LoadKey(rec, o, pf::LookupSlotFor(other), &k);
         // Untranslated states have one key in both slots: its hash is the one just computed.
@@ -272,6 +272,7 @@ PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t 
     }
   }
 
+  if (!offDirection) r.kernelOffDirectionMask = ~0u;
   for (const Entry& w : entries)
     if (w.offDirection && w.kernelMask) r.kernelOffDirectionMask |= w.kernelMask;
 

@@ -51,13 +51,16 @@ struct PairResult {
   // for PF_OUT, whatever each state's direction; the pairing above looks among the other direction
   // only. OR of the selection masks of the selected states whose pf-rule key some state of the
   // *same* direction also has: there the kernel's kill_match answers differently from the plan.
+  // All ones when the pass was asked not to probe (unknown).
   uint32_t kernelOffDirectionMask = 0;
 };
 
 // `selected` ascending record indices (< count), `masks` their selection bits. `alsoStack`: where
 // pf's rule finds nothing, use the partner found with the other key (pf's `nat` rule), which pairs
-// port-forwards.
+// port-forwards. `offDirection`: also probe each record as pf's lookup sees it from the other
+// direction (kernelOffDirectionMask); without it (no selection pf's gateway kill could take) the
+// mask says "unknown" (all ones), so nothing can trust an unprobed answer.
 PairResult PairOpposite(const uint8_t* base, const pf::RecordOffsets& o, size_t count, const int32_t* selected,
-                        const uint32_t* masks, size_t nsel, bool alsoStack);
+                        const uint32_t* masks, size_t nsel, bool alsoStack, bool offDirection = true);
 
 }  // namespace engine

@@ -8,7 +8,7 @@ import { badInput } from '../errors.js';
 import { applyLabelRules } from './labels.js';
 import { selectStates, workersFor, type Selected } from './select.js';
 import { checkSelectedIds, checkSnapshot, validatePlanOptions, validateSelections, type BackendKind, type ValidSelections } from './validate.js';
-import { noteKernelRule } from './kill-fast.js';
+import { gatewayFilters, noteKernelRule } from './kill-fast.js';
 import type { PairNative } from '../native/types-engine.js';
 import type { Plan, PlanOptions, Selection, Snapshot } from './types.js';
 
@@ -68,8 +68,10 @@ export function planFromSelected(snap: Snapshot, sel: Selected, selections: Sele
   if ((opts.pair ?? true) && snap.layout !== 'ct' && n > 0) {
     // One conntrack entry already holds both directions: pairing applies to pf only. The native
     // pass also dedupes partners and copies every id while the records are in cache.
+    // The either-direction probe serves only pf's gateway kill (kill-fast.ts): skipped, with its
+    // answer "unknown", when no selection is one that kill could take.
     pr = native.pfPair(snap.bytes, snap.layout === 'pf-1301' ? 242 : 384, snap.count, sel.indices, sel.masks,
-      (opts.pairRule ?? 'kernel+stack') === 'kernel+stack');
+      (opts.pairRule ?? 'kernel+stack') === 'kernel+stack', gatewayFilters(selections).mask !== 0);
   }
   const paired = pr?.paired.indices ?? new Int32Array(0);
   const ambiguous = pr?.ambiguous.indices ?? new Int32Array(0);

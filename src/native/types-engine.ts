@@ -4,7 +4,8 @@ import type { CompiledSelection } from '../engine/compile.js';
 export interface EngineNative {
   pfSelect(records: Uint8Array, stride: number, from: number, to: number, selections: CompiledSelection[],
     outIdx: Int32Array, outMask: Uint32Array): number;
-  pfPair(records: Uint8Array, stride: number, count: number, selected: Int32Array, masks: Uint32Array, alsoStackKey: boolean): PairNative;
+  /** offDirection (default true): probe for pf's either-direction lookup; false leaves kernelOffDirectionMask all ones. */
+  pfPair(records: Uint8Array, stride: number, count: number, selected: Int32Array, masks: Uint32Array, alsoStackKey: boolean, offDirection?: boolean): PairNative;
   pfGatherIds(records: Uint8Array, stride: number, indices: Int32Array, outIds: BigUint64Array, outCreators: Uint32Array): void;
 }
 
@@ -33,7 +34,7 @@ export interface PairNative {
   /**
    * The selections (bit i = selection i) of selected states whose pf-rule key a state of their own
    * direction has too: pf_find_state_all checks no direction, so there the kernel's kill_match
-   * finds that state as well (it kills it, or spares the real partner).
+   * finds that state as well (it kills it, or spares the real partner). All ones when not probed.
    */
   kernelOffDirectionMask: number;
 }
