@@ -8,6 +8,7 @@ import { badInput } from '../errors.js';
 import { createSimKernel, SIM_QUIRKS, SIM_VERSIONS, simPersonality } from '../backends/sim.js';
 import { runDoctor, type DoctorReport } from '../backends/doctor.js';
 import { ExitCode } from './main.js';
+import { refuseSimOptionsWithoutSim } from './table-options.js';
 import type { TableFormat } from '../table/file.js';
 
 export const EXIT_DOCTOR_FAILED = 1;
@@ -60,9 +61,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object: { ok, probe, checks, reasons }')
     .action(async (o: DoctorOpts) => {
       if (o.sim && o.device) throw badInput('--sim and --device exclude each other');
-      // A simulator option without --sim would check the real /dev/pf: refused, as the table commands do.
-      for (const [v, flag] of [[o.simVersion, '--sim-version'], [o.simFormat, '--sim-format'], [o.simQuirk, '--sim-quirk']] as const)
-        if (v !== undefined && !o.sim) throw badInput(`${flag} needs --sim`);
+      refuseSimOptionsWithoutSim(o);
       if (!/^\d+$/.test(o.sample) || Number(o.sample) < 1 || Number(o.sample) > 10_000_000)
         throw badInput(`--sample: expected 1-10000000, got '${o.sample}'`);
       const sim = o.sim ? createSimKernel({ file: o.sim, format: o.simFormat, ...simPersonality(o.simVersion ?? '14', o.simQuirk) }) : undefined;

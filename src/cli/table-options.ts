@@ -168,11 +168,7 @@ export function checkTableOpts(o: TableOpts): void {
   nonEmpty(o.sim, '--sim');
   nonEmpty(o.simSave, '--sim-save');
   nonEmpty(o.netns, '--netns');
-  // No defaults on these options, so a given one is known: one that does not apply to the table's
-  // source is refused, never ignored (--sim-version without --sim would run on the real /dev/pf).
-  if (o.sim === undefined)
-    for (const [v, flag] of [[o.simVersion, '--sim-version'], [o.simFormat, '--sim-format'], [o.simQuirk, '--sim-quirk']] as const)
-      if (v !== undefined) throw badInput(`${flag} needs --sim`);
+  refuseSimOptionsWithoutSim(o);
   if (o.backend === 'conntrack' && o.transport !== undefined) throw badInput('--transport applies to pf (the conntrack backend has one kernel interface)');
   if (o.simSave !== undefined) {
     if (o.sim === undefined) throw badInput('--sim-save needs --sim');
@@ -220,6 +216,16 @@ export function ruleLabelsOf(table: StateTable): Map<number, string[]> | undefin
   } catch {
     return undefined; // states are still listed and saved, without labels
   }
+}
+
+/**
+ * The simulator's options have no defaults, so a given one is known: without --sim it would be
+ * ignored and the command would run on the real /dev/pf, so it is refused (table commands, doctor).
+ */
+export function refuseSimOptionsWithoutSim(o: { sim?: string; simVersion?: string; simFormat?: string; simQuirk?: string[] }): void {
+  if (o.sim) return; // '' is no table (the table commands refuse it first)
+  for (const [v, flag] of [[o.simVersion, '--sim-version'], [o.simFormat, '--sim-format'], [o.simQuirk, '--sim-quirk']] as const)
+    if (v !== undefined) throw badInput(`${flag} needs --sim`);
 }
 
 /** kill's --sim-save (the only command that changes the table): the option itself. */
